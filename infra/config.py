@@ -293,8 +293,30 @@ class Settings:
     """local platform: kubeconfig context to use (``None``: the current one)."""
     apps: Mapping[str, AppSettings]
     """Apps by name, in config order."""
-    secrets: Mapping[str, Mapping[str, pulumi.Output[str]]]
-    """Secret values per app and key, as secret Outputs only."""
+    secrets: SecretValues
+    """Secret values per app and key; they leave only as secret Outputs."""
+
+
+class SecretValues:
+    """App secret values. Never printed (``repr`` hides them); :meth:`outputs` hands them out
+    wrapped by ``Output.secret``, made when the program asks, inside a Pulumi run."""
+
+    def __init__(self, values: Mapping[str, Mapping[str, str]]) -> None:
+        self.__values = {app: dict(keys) for app, keys in values.items()}
+
+    def __repr__(self) -> str:
+        keys = {app: sorted(v) for app, v in self.__values.items()}
+        return f"SecretValues({keys}, values hidden)"
+
+    def keys_of(self, app: str) -> tuple[str, ...]:
+        """Which keys are set for ``app``."""
+        return tuple(self.__values.get(app, {}))
+
+    def outputs(self, app: str) -> dict[str, pulumi.Output[str]] | None:
+        """The app's values as secret Outputs, or ``None`` when the app has no secret."""
+        if app not in self.__values:
+            return None
+        return {k: pulumi.Output.secret(v) for k, v in self.__values[app].items()}
 
 
 # --------------------------------------------------------------------------- reading helpers
@@ -338,6 +360,15 @@ class _Node:
         for name in self.data:
             self._used.add(name)
             yield name, self.data[name]
+
+    def only(self, *names: str) -> _Node:
+        """Fails now, before reading anything, when a key outside ``names`` is set."""
+        for name in self.data:
+            if name not in names:
+                raise ConfigError(
+                    self.key(name), self.data[name], f"unknown key; allowed: {', '.join(names)}"
+                )
+        return self
 
     def done(self, allowed: str | None = None) -> None:
         unknown = sorted(set(self.data) - self._used)
@@ -650,7 +681,7 @@ def _app(name: str, node: _Node) -> AppSettings:
         secret_node.done("name, keys")
 
     colors: dict[Color, ColorSettings] = {}
-    colors_node = node.child("colors")
+    colors_node = node.child("colors").only(*COLORS)
     for color in COLORS:
         cnode = colors_node.child(color)
         source = cnode.get("source", _source, None)
@@ -773,11 +804,9 @@ def _check_ref(
         )
 
 
-def _secrets(
-    raw: object, apps: Mapping[str, AppSettings]
-) -> dict[str, dict[str, pulumi.Output[str]]]:
+def _secrets(raw: object, apps: Mapping[str, AppSettings]) -> SecretValues:
     node = _Node("secrets", raw)
-    values: dict[str, dict[str, pulumi.Output[str]]] = {}
+    values: dict[str, dict[str, str]] = {}
     for app_name, data in node.items():
         if app_name not in apps:
             raise ConfigError(
@@ -810,8 +839,8 @@ def _secrets(
                     "set it with: pulumi config set --secret --path "
                     f"'secrets.{app.name}.{k}' VALUE",
                 )
-            values[app.name][k] = pulumi.Output.secret(v)
-    return values
+            values[app.name][k] = v
+    return SecretValues(values)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -873,7 +902,7 @@ def parse(raw: Mapping[str, Any], stack: str, secrets: object = None) -> Setting
         registry=registry,
         kube_context=kube_context,
         apps=MappingProxyType(apps),
-        secrets=MappingProxyType(secret_values),
+        secrets=secret_values,
     )
 
 
