@@ -686,9 +686,11 @@ def _app(name: str, node: _Node) -> AppSettings:
         cnode = colors_node.child(color)
         source = cnode.get("source", _source, None)
         image = cnode.get("image", _image, None)
-        if source is not None and image is not None:
-            raise ConfigError(cnode.key("image"), image, "set either source or image, not both")
-        if source is None and image is None:
+        if image is not None:
+            # A pin wins over a source folder: pinning the live color to the digest it runs
+            # keeps it on that release while the idle color builds the new one.
+            source = None
+        elif source is None:
             source = app_source
         if source is None and image is None:
             raise ConfigError(
