@@ -17,8 +17,9 @@ def render_stack() -> Callable[..., rendering.Render]:
     """
     cache: dict[tuple[object, ...], rendering.Render] = {}
 
-    def run(stack: str, sets: Sequence[str] = (), secrets: Sequence[str] = (),
-            preview: bool = False) -> rendering.Render:
+    def run(
+        stack: str, sets: Sequence[str] = (), secrets: Sequence[str] = (), preview: bool = False
+    ) -> rendering.Render:
         key = (stack, tuple(sets), tuple(secrets), preview)
         if key not in cache:
             config, secret_keys = rendering.stack_config(stack, sets, secrets)

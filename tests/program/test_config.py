@@ -73,13 +73,21 @@ BAD = [
     ("cluster.autoUpgrade", False, "cluster.releaseChannel", "UNSPECIFIED"),
     ("cluster.spot", "yes", "cluster.spot", "true or false"),
     ("cluster.masterCidr", "10.0.0.0/24", "cluster.masterCidr", "/28"),
-    ("cluster.authorizedNetworks", [{"cidrBlock": "300.1.1.0/24"}],
-     "cluster.authorizedNetworks[0].cidrBlock", "IPv4 CIDR"),
+    (
+        "cluster.authorizedNetworks",
+        [{"cidrBlock": "300.1.1.0/24"}],
+        "cluster.authorizedNetworks[0].cidrBlock",
+        "IPv4 CIDR",
+    ),
     ("cluster.name", "Image_View", "cluster.name", "lower-case"),
     ("cluster.nodes", 3, "cluster.nodes", "unknown key"),
     ("registry", {"mode": "dockerhub"}, "registry.mode", "artifact, gcr-domain, legacy-bucket"),
-    ("registry", {"uniformBucketLevelAccess": True}, "registry.uniformBucketLevelAccess",
-     "legacy-bucket"),
+    (
+        "registry",
+        {"uniformBucketLevelAccess": True},
+        "registry.uniformBucketLevelAccess",
+        "legacy-bucket",
+    ),
     ("registry", {"location": "mars"}, "registry.location", "us, europe, asia"),
     ("apps", {}, "apps", "at least one app"),
     ("apps.imageview.activeColor", "red", "apps.imageview.activeColor", "blue, green"),
@@ -88,34 +96,68 @@ BAD = [
     ("apps.imageview.containerPort", 80, "apps.imageview.containerPort", "from 1024 to 65535"),
     ("apps.imageview.containerPort", 70000, "apps.imageview.containerPort", "from 1024"),
     ("apps.imageview.service", {"port": 0}, "apps.imageview.service.port", "from 1 to 65535"),
-    ("apps.imageview.service", {"type": "Ingress"}, "apps.imageview.service.type",
-     "LoadBalancer, ClusterIP, NodePort"),
+    (
+        "apps.imageview.service",
+        {"type": "Ingress"},
+        "apps.imageview.service.type",
+        "LoadBalancer, ClusterIP, NodePort",
+    ),
     ("apps.imageview.activecolor", "green", "apps.imageview.activecolor", "unknown key"),
     ("apps.imageview.colors", {"red": {}}, "apps.imageview.colors.red", "blue, green"),
-    ("apps.imageview.colors", {"blue": {"source": "apps/nope"}}, "apps.imageview.colors.blue.source",
-     "Dockerfile"),
-    ("apps.imageview.colors", {"blue": {"source": "../../etc"}}, "apps.imageview.colors.blue.source",
-     "inside the repository"),
-    ("apps.imageview.colors", {"blue": {"image": "not an image"}},
-     "apps.imageview.colors.blue.image", "image reference"),
-    ("apps.imageview.env", {"PROJECT_ID": {"configMapKeyRef": {"name": "nope", "key": "x"}}},
-     "apps.imageview.env.PROJECT_ID", "declared ConfigMap key"),
-    ("apps.imageview.env", {"SECRET_ID": {"secretKeyRef": {"name": "apikey", "key": "nope"}}},
-     "apps.imageview.env.SECRET_ID", "apikey keys id, key"),
+    (
+        "apps.imageview.colors",
+        {"blue": {"source": "apps/nope"}},
+        "apps.imageview.colors.blue.source",
+        "Dockerfile",
+    ),
+    (
+        "apps.imageview.colors",
+        {"blue": {"source": "../../etc"}},
+        "apps.imageview.colors.blue.source",
+        "inside the repository",
+    ),
+    (
+        "apps.imageview.colors",
+        {"blue": {"image": "not an image"}},
+        "apps.imageview.colors.blue.image",
+        "image reference",
+    ),
+    (
+        "apps.imageview.env",
+        {"PROJECT_ID": {"configMapKeyRef": {"name": "nope", "key": "x"}}},
+        "apps.imageview.env.PROJECT_ID",
+        "declared ConfigMap key",
+    ),
+    (
+        "apps.imageview.env",
+        {"SECRET_ID": {"secretKeyRef": {"name": "apikey", "key": "nope"}}},
+        "apps.imageview.env.SECRET_ID",
+        "apikey keys id, key",
+    ),
     ("apps.imageview.env", {"bad-name": "x"}, "apps.imageview.env.bad-name", "variable name"),
-    ("apps.imageview.resources", {"cpuLimit": "lots"}, "apps.imageview.resources.cpuLimit",
-     "quantity"),
-    ("apps.imageview.terminationGracePeriodSeconds", 3,
-     "apps.imageview.terminationGracePeriodSeconds", "exceed drainSeconds"),
+    (
+        "apps.imageview.resources",
+        {"cpuLimit": "lots"},
+        "apps.imageview.resources.cpuLimit",
+        "quantity",
+    ),
+    (
+        "apps.imageview.terminationGracePeriodSeconds",
+        3,
+        "apps.imageview.terminationGracePeriodSeconds",
+        "exceed drainSeconds",
+    ),
     ("apps.imageview.readinessPath", "readyz", "apps.imageview.readinessPath", "absolute"),
     ("platform", "aws", "platform", "gke, local"),
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "key", "allowed"), BAD,
-                         ids=[f"{p}={v!r}"[:60] for p, v, *_ in BAD])
-def test_bad_value_names_key_value_and_what_is_allowed(path: str, value: object, key: str,
-                                                       allowed: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "key", "allowed"), BAD, ids=[f"{p}={v!r}"[:60] for p, v, *_ in BAD]
+)
+def test_bad_value_names_key_value_and_what_is_allowed(
+    path: str, value: object, key: str, allowed: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         parse(with_value(path, value), "test", SECRETS)
     message = str(caught.value)
@@ -130,8 +172,11 @@ def test_bad_value_names_key_value_and_what_is_allowed(path: str, value: object,
     [
         (None, "secrets.imageview.id", "pulumi config set --secret --path 'secrets.imageview.id'"),
         ({"imageview": {"id": "a"}}, "secrets.imageview.key", "pulumi config set --secret"),
-        ({"imageview": {"id": "a", "key": "b", "extra": "c"}}, "secrets.imageview.extra",
-         "allowed keys: id, key"),
+        (
+            {"imageview": {"id": "a", "key": "b", "extra": "c"}},
+            "secrets.imageview.extra",
+            "allowed keys: id, key",
+        ),
         ({**SECRETS, "ghost": {"x": "y"}}, "secrets.ghost", "no such app; apps: imageview"),
     ],
 )
@@ -140,7 +185,7 @@ def test_bad_secrets_never_echo_the_value(secrets: object, key: str, allowed: st
         parse(base(), "test", secrets)
     assert caught.value.key == key
     assert allowed in str(caught.value)
-    for value in ("asa", "s3cret-key", "\"a\"", "\"b\"", "\"c\"", "\"y\""):
+    for value in ("asa", "s3cret-key", '"a"', '"b"', '"c"', '"y"'):
         assert value not in str(caught.value)
 
 
@@ -170,14 +215,30 @@ def test_public_defaults_are_pinned() -> None:
     assert (c.deletion_protection, c.private_nodes, c.authorized_networks) == (True, False, ())
     r = s.registry
     assert (r.mode, r.location, r.repository, r.public_read) == (
-        "artifact", "asia-northeast1", "apps", False)
+        "artifact",
+        "asia-northeast1",
+        "apps",
+        False,
+    )
     a = s.apps["imageview"]
     assert (a.active_color, a.idle_replicas, a.container_port, a.port_name) == (
-        "blue", None, 8080, "http")
+        "blue",
+        None,
+        8080,
+        "http",
+    )
     assert (a.readiness_path, a.liveness_path, a.drain_seconds, a.termination_grace_seconds) == (
-        "/readyz", "/healthz", 5, 30)
-    assert (a.resources.cpu_request, a.resources.memory_request, a.resources.cpu_limit,
-            a.resources.memory_limit) == ("50m", "64Mi", "500m", "128Mi")
+        "/readyz",
+        "/healthz",
+        5,
+        30,
+    )
+    assert (
+        a.resources.cpu_request,
+        a.resources.memory_request,
+        a.resources.cpu_limit,
+        a.resources.memory_limit,
+    ) == ("50m", "64Mi", "500m", "128Mi")
     assert a.run_as_user == 10001
     assert a.service.preview_name == "webserver-preview"
     assert a.service.port == 80
@@ -201,8 +262,9 @@ def test_settings_are_frozen() -> None:
 
 
 def test_color_config_snapshot_merges_overrides() -> None:
-    raw = with_value("apps.imageview.colors.green.configMaps",
-                     {"projectid": {"project.id": "next"}})
+    raw = with_value(
+        "apps.imageview.colors.green.configMaps", {"projectid": {"project.id": "next"}}
+    )
     s = parse(raw, "test", SECRETS)
     app = s.apps["imageview"]
     assert app.colors["blue"].config_maps["projectid"]["project.id"] == "hello-docker"

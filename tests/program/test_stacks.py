@@ -64,7 +64,8 @@ def test_imageview_is_s4(render_stack: Renderer) -> None:
     assert svc["spec"]["type"] == "LoadBalancer"
     assert svc["spec"]["selector"] == {"app": "imageview", "type": "webserver", "color": "blue"}
     assert svc["spec"]["ports"] == [
-        {"name": "http-server", "port": 80, "targetPort": "http-server", "protocol": "TCP"}]
+        {"name": "http-server", "port": 80, "targetPort": "http-server", "protocol": "TCP"}
+    ]
     assert r.outputs["apps"]["imageview"]["url"].startswith("http://203.0.113.")
 
 
@@ -80,8 +81,10 @@ def test_dev_runs_the_docker_labs(render_stack: Renderer) -> None:
     web = manifest(r, "Service", "py-web-server")
     assert web["spec"]["ports"][0]["port"] == 8888
     assert container(r, "py-web-server-blue")["ports"][0]["containerPort"] == 8888
-    greetings = {c: {e["name"]: e.get("value") for e in container(r, f"node-app-{c}")["env"]}
-                 for c in ("blue", "green")}
+    greetings = {
+        c: {e["name"]: e.get("value") for e in container(r, f"node-app-{c}")["env"]}
+        for c in ("blue", "green")
+    }
     assert greetings["blue"]["GREETING"] == "Hello World"
     assert greetings["green"]["GREETING"] == "Welcome to Cloud"
     assert manifest(r, "Service", "node-app")["spec"]["ports"][0]["port"] == 80
@@ -99,8 +102,10 @@ def test_prod_is_hardened(render_stack: Renderer) -> None:
     assert "nodeCount" not in pool
     assert r.outputs["registry_public"] is False
     assert not [x for x in r.resources if "public" in x.name], "prod has no public grant"
-    assert {x.type for x in r.resources} >= {"gcp:compute/router:Router",
-                                             "gcp:compute/routerNat:RouterNat"}
+    assert {x.type for x in r.resources} >= {
+        "gcp:compute/router:Router",
+        "gcp:compute/routerNat:RouterNat",
+    }
     assert manifest(r, "Deployment", "webserver-green")["spec"]["replicas"] == 1, "idleReplicas"
 
 
@@ -113,18 +118,21 @@ def test_local_has_no_cloud_and_no_push(render_stack: Renderer) -> None:
     assert container(r, "kubia-blue")["image"].startswith("kubia:src-")
     provider = one(r, "pulumi:providers:kubernetes", "local")
     deployments = r.of_type(DEPLOYMENT)
-    assert deployments and all(d.provider and d.provider.startswith(provider.urn)
-                               for d in deployments)
+    assert deployments and all(
+        d.provider and d.provider.startswith(provider.urn) for d in deployments
+    )
 
 
 @pytest.mark.parametrize("stack", stack_names())
-def test_every_kubernetes_resource_uses_the_explicit_provider(render_stack: Renderer,
-                                                              stack: str) -> None:
+def test_every_kubernetes_resource_uses_the_explicit_provider(
+    render_stack: Renderer, stack: str
+) -> None:
     r = render_stack(stack)
     for x in r.resources:
         if x.type.startswith("kubernetes:"):
             assert x.provider and "pulumi:providers:kubernetes" in x.provider, (
-                f"{stack}: {x.type} {x.name} uses the ambient provider")
+                f"{stack}: {x.type} {x.name} uses the ambient provider"
+            )
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -134,7 +142,8 @@ def test_components_own_their_children(render_stack: Renderer, stack: str) -> No
         # The local stack's provider is top-level: there is no cluster component to own it.
         if not x.type.startswith(("gke-bluegreen:", "pulumi:providers:")):
             assert x.parent and "gke-bluegreen:infra:" in x.parent, (
-                f"{stack}: {x.type} {x.name} is not inside a component")
+                f"{stack}: {x.type} {x.name} is not inside a component"
+            )
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -144,4 +153,5 @@ def test_preview_mode_registers_the_same_resources(render_stack: Renderer, stack
     full = render_stack(stack)
     preview = render_stack(stack, preview=True)
     assert sorted((x.type, x.name) for x in preview.resources) == sorted(
-        (x.type, x.name) for x in full.resources)
+        (x.type, x.name) for x in full.resources
+    )

@@ -24,8 +24,9 @@ def changed(a: Render, b: Render) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("stack", ["imageview", "dev", "local"])
-def test_flipping_active_color_changes_only_the_services(render_stack: Renderer,
-                                                         stack: str) -> None:
+def test_flipping_active_color_changes_only_the_services(
+    render_stack: Renderer, stack: str
+) -> None:
     before = render_stack(stack)
     app = next(iter(before.config["gke-bluegreen:apps"]))
     after = render_stack(stack, [f"apps.{app}.activeColor=green"])
@@ -38,8 +39,9 @@ def test_flipping_active_color_changes_only_the_services(render_stack: Renderer,
 
 def test_a_change_for_one_color_never_rolls_the_other(render_stack: Renderer) -> None:
     before = render_stack("imageview")
-    after = render_stack("imageview", [
-        'apps.imageview.colors.green.configMaps.projectid["project.id"]=next-project'])
+    after = render_stack(
+        "imageview", ['apps.imageview.colors.green.configMaps.projectid["project.id"]=next-project']
+    )
     diff = changed(before, after)
     kinds = {(kind, name.split("-")[0] if kind == "ConfigMap" else name) for kind, name in diff}
     assert kinds == {("ConfigMap", "projectid"), ("Deployment", "webserver-green")}, diff
@@ -63,8 +65,9 @@ def test_idle_replicas_scale_the_idle_color_only(render_stack: Renderer) -> None
     r = render_stack("imageview", ["apps.imageview.idleReplicas=0"])
     assert manifest(r, "Deployment", "webserver-blue")["spec"]["replicas"] == 3
     assert manifest(r, "Deployment", "webserver-green")["spec"]["replicas"] == 0
-    flipped = render_stack("imageview", ["apps.imageview.idleReplicas=0",
-                                         "apps.imageview.activeColor=green"])
+    flipped = render_stack(
+        "imageview", ["apps.imageview.idleReplicas=0", "apps.imageview.activeColor=green"]
+    )
     assert manifest(flipped, "Deployment", "webserver-blue")["spec"]["replicas"] == 0
     assert manifest(flipped, "Deployment", "webserver-green")["spec"]["replicas"] == 3
 
@@ -91,8 +94,10 @@ def test_every_pod_is_hardened_and_probed(render_stack: Renderer, stack: str) ->
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
-        assert pod["terminationGracePeriodSeconds"] > pod["containers"][0]["lifecycle"][
-            "preStop"]["sleep"]["seconds"], name
+        assert (
+            pod["terminationGracePeriodSeconds"]
+            > pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+        ), name
         c = pod["containers"][0]
         sc = c["securityContext"]
         assert sc["readOnlyRootFilesystem"] is True, name
@@ -115,8 +120,11 @@ def test_every_pod_is_hardened_and_probed(render_stack: Renderer, stack: str) ->
 @pytest.mark.parametrize("stack", ["imageview", "dev", "prod", "local"])
 def test_services_select_exactly_one_color(render_stack: Renderer, stack: str) -> None:
     r = render_stack(stack)
-    pods = [m["spec"]["template"]["metadata"]["labels"] for m in r.manifests()
-            if m["kind"] == "Deployment"]
+    pods = [
+        m["spec"]["template"]["metadata"]["labels"]
+        for m in r.manifests()
+        if m["kind"] == "Deployment"
+    ]
     for svc in (m for m in r.manifests() if m["kind"] == "Service"):
         matching = [p for p in pods if svc["spec"]["selector"].items() <= p.items()]
         assert len({p["color"] for p in matching}) == 1, svc["metadata"]["name"]
@@ -129,4 +137,5 @@ def test_configmaps_and_secrets_are_auto_named(render_stack: Renderer) -> None:
     for typ in (CONFIGMAP, SECRET):
         for x in r.of_type(typ):
             assert "name" not in (x.inputs.get("metadata") or {}), (
-                f"{x.name}: an explicit name would stop a data change from rolling out")
+                f"{x.name}: an explicit name would stop a data change from rolling out"
+            )
