@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -933,7 +934,7 @@ def load() -> Settings:
         )
     secret_key = f"{PROJECT}:secrets"
     secrets = pulumi.runtime.get_config(secret_key)
-    if secrets is not None and not pulumi.runtime.is_config_secret(secret_key):
+    if secrets is not None and _known_plain(secret_key):
         raise ConfigError(
             "secrets",
             "[not shown]",
@@ -941,6 +942,19 @@ def load() -> Settings:
             "'secrets.<app>.<key>' VALUE",
         )
     return parse(raw, pulumi.get_stack(), _decode(secrets) if secrets is not None else None)
+
+
+def _known_plain(key: str) -> bool:
+    """True when the runtime says which config keys are secret and ``key`` is not one of them.
+
+    The engine passes the secret keys to the program (``PULUMI_CONFIG_SECRET_KEYS``); mocks and
+    the automation API set them directly. When neither says anything, nothing is claimed.
+    """
+    from pulumi.runtime.config import _SECRET_KEYS  # noqa: PLC0415
+
+    known = set(_SECRET_KEYS.get()) | set(pulumi.runtime.get_config_secret_keys_env())
+    told = bool(known) or "PULUMI_CONFIG_SECRET_KEYS" in os.environ
+    return told and key not in known
 
 
 def _decode(value: object) -> object:

@@ -278,3 +278,49 @@ def test_every_stack_file_parses(stack: str) -> None:
     secrets = values.pop("secrets", None)
     settings = parse(values, stack, secrets)
     assert settings.apps
+
+
+def _load(config: dict[str, str], secret_keys: list[str]) -> config.Settings:
+    from infra import mocks
+
+    mocks.install("test", config, secret_keys, preview=False)
+    return config_module.load()
+
+
+config_module = config
+APPS = '{"kubia": {"source": "apps/kubia"}}'
+
+
+def test_load_reads_the_runtime_config() -> None:
+    s = _load({"gke-bluegreen:platform": "local", "gke-bluegreen:apps": APPS}, [])
+    assert s.platform == "local" and list(s.apps) == ["kubia"] and s.stack == "test"
+
+
+def test_load_rejects_unknown_top_level_keys() -> None:
+    with pytest.raises(ConfigError, match="config clusterr: .*unknown key; allowed: platform"):
+        _load(
+            {
+                "gke-bluegreen:platform": "local",
+                "gke-bluegreen:apps": APPS,
+                "gke-bluegreen:clusterr": "{}",
+            },
+            [],
+        )
+
+
+def test_load_rejects_secrets_set_without_secret() -> None:
+    apps = (
+        '{"imageview": {"source": "apps/imageview/blue", "secret": '
+        '{"name": "apikey", "keys": ["id"]}}}'
+    )
+    plain_secrets = {
+        "gke-bluegreen:platform": "local",
+        "gke-bluegreen:apps": apps,
+        "gke-bluegreen:secrets": '{"imageview": {"id": "asa"}}',
+    }
+    with pytest.raises(ConfigError, match="must be set with --secret") as caught:
+        _load(plain_secrets, ["gke-bluegreen:other"])
+    assert "asa" not in str(caught.value)
+    s = _load(plain_secrets, ["gke-bluegreen:secrets"])
+    assert s.secrets.keys_of("imageview") == ("id",)
+    assert "asa" not in repr(s)
