@@ -178,6 +178,7 @@ def test_bad_value_names_key_value_and_what_is_allowed(
             "allowed keys: id, key",
         ),
         ({**SECRETS, "ghost": {"x": "y"}}, "secrets.ghost", "no such app; apps: imageview"),
+        ("a-plain-string", "secrets", "secrets.<app>.<key>"),
     ],
 )
 def test_bad_secrets_never_echo_the_value(secrets: object, key: str, allowed: str) -> None:
