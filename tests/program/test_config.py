@@ -298,7 +298,7 @@ def test_load_reads_the_runtime_config() -> None:
 
 
 def test_load_rejects_unknown_top_level_keys() -> None:
-    with pytest.raises(ConfigError, match="config clusterr: .*unknown key; allowed: platform"):
+    with pytest.raises(ConfigError, match=r"config clusterr: .*unknown key; allowed: platform"):
         _load(
             {
                 "gke-bluegreen:platform": "local",
