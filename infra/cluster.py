@@ -1,0 +1,232 @@
+"""The GKE cluster, its separately managed node pool, and the Kubernetes provider for it.
+
+The default node pool is removed at creation and one node pool is managed on its own, so node
+settings change without touching the control plane. Nodes run as a dedicated least-privilege
+service account, never the Compute Engine default one (which has project Editor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from infra.config import ClusterSettings
+from infra.naming import GKE_NAME_MAX, SERVICE_ACCOUNT_ID_MAX, physical_name
+
+#: GKE's least-privilege role for node service accounts (logs, metrics, metadata).
+NODE_ROLE = "roles/container.defaultNodeServiceAccount"
+#: COS with containerd: the only Container-Optimized OS image GKE still offers (S4 said "cos").
+IMAGE_TYPE = "COS_CONTAINERD"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterArgs:
+    """Inputs of :class:`Cluster`."""
+
+    settings: ClusterSettings
+    """Validated cluster settings."""
+    project: str
+    """GCP project id."""
+    region: str
+    """GCP region (Cloud NAT for private nodes lives here)."""
+    labels: dict[str, str]
+    """Labels on the cluster and nodes."""
+
+
+class Cluster(pulumi.ComponentResource):
+    """GKE cluster + node pool + node service account + kubeconfig + Kubernetes provider."""
+
+    name: pulumi.Output[str]
+    """Cluster name."""
+    endpoint: pulumi.Output[str]
+    """Control plane address."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig using gke-gcloud-auth-plugin (secret)."""
+    node_service_account: pulumi.Output[str]
+    """Email of the nodes' service account."""
+    provider: k8s.Provider
+    """The provider every Kubernetes resource of this stack uses."""
+
+    def __init__(
+        self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gke-bluegreen:infra:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        s = args.settings
+
+        account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            project=args.project,
+            account_id=physical_name(s.name, "nodes", max_len=SERVICE_ACCOUNT_ID_MAX, min_len=6),
+            display_name=f"GKE nodes of {s.name}",
+            opts=child,
+        )
+        member = pulumi.Output.concat("serviceAccount:", account.email)
+        role = gcp.projects.IAMMember(
+            f"{name}-nodes-role", project=args.project, role=NODE_ROLE, member=member, opts=child
+        )
+
+        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+        node_config = gcp.container.NodePoolNodeConfigArgs(
+            service_account=account.email,
+            oauth_scopes=scopes,
+            image_type=IMAGE_TYPE,
+            machine_type=s.machine_type,
+            disk_size_gb=s.disk_size_gb,
+            disk_type="pd-balanced",
+            spot=s.spot,
+            labels=args.labels,
+            metadata={"disable-legacy-endpoints": "true"},
+            workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                mode="GKE_METADATA"
+            ),
+            shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                enable_secure_boot=True, enable_integrity_monitoring=True
+            ),
+        )
+        private = (
+            gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=False,
+                master_ipv4_cidr_block=s.master_cidr,
+            )
+            if s.private_nodes
+            else None
+        )
+        authorized = (
+            gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                        cidr_block=n.cidr_block, display_name=n.display_name
+                    )
+                    for n in s.authorized_networks
+                ]
+            )
+            if s.authorized_networks
+            else None
+        )
+        autoscaling = (
+            gcp.container.NodePoolAutoscalingArgs(
+                min_node_count=s.min_nodes, max_node_count=s.max_nodes
+            )
+            if s.min_nodes is not None
+            else None
+        )
+
+        if s.private_nodes:
+            self._cloud_nat(name, args, child)
+
+        cluster = gcp.container.Cluster(
+            f"{name}-cluster",
+            name=s.name,
+            project=args.project,
+            location=s.location,
+            # The default pool is created then removed; give it the dedicated account too so
+            # not even that short-lived pool runs as the Compute default service account.
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config={
+                "service_account": account.email,
+                "oauth_scopes": scopes,
+                "image_type": IMAGE_TYPE,
+            },
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy={},
+            release_channel={"channel": s.release_channel},
+            min_master_version=s.version,
+            workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
+            enable_shielded_nodes=True,
+            enable_legacy_abac=False,
+            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
+            logging_service="logging.googleapis.com/kubernetes",
+            monitoring_service="monitoring.googleapis.com/kubernetes",
+            private_cluster_config=private,
+            master_authorized_networks_config=authorized,
+            deletion_protection=s.deletion_protection,
+            resource_labels=args.labels,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+
+        gcp.container.NodePool(
+            f"{name}-pool",
+            name=physical_name(s.name, "pool", max_len=GKE_NAME_MAX),
+            project=args.project,
+            location=s.location,
+            cluster=cluster.name,
+            node_count=s.node_count,
+            autoscaling=autoscaling,
+            version=s.version if s.release_channel == "UNSPECIFIED" else None,
+            management={"auto_repair": s.auto_repair, "auto_upgrade": s.auto_upgrade},
+            upgrade_settings={"max_surge": 1, "max_unavailable": 0},
+            node_config=node_config,
+            opts=child,
+        )
+
+        self.name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.node_service_account = account.email
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(
+                cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate
+            ).apply(lambda a: kubeconfig(str(a[0]), str(a[1]), str(a[2])))
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, enable_server_side_apply=True, opts=child
+        )
+        self.register_outputs(
+            {
+                "name": self.name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "node_service_account": self.node_service_account,
+            }
+        )
+
+    def _cloud_nat(self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions) -> None:
+        """Private nodes have no public IP; Cloud NAT gives them egress."""
+        router = gcp.compute.Router(
+            f"{name}-router",
+            project=args.project,
+            region=args.region,
+            network="default",
+            opts=child,
+        )
+        gcp.compute.RouterNat(
+            f"{name}-nat",
+            project=args.project,
+            region=args.region,
+            router=router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            log_config={"enable": True, "filter": "ERRORS_ONLY"},
+            opts=child,
+        )
+
+
+def kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:
+    """A kubeconfig that authenticates with ``gke-gcloud-auth-plugin`` (no static credentials)."""
+    return f"""apiVersion: v1
+kind: Config
+clusters:
+- name: {name}
+  cluster:
+    certificate-authority-data: {ca_certificate}
+    server: https://{endpoint}
+contexts:
+- name: {name}
+  context:
+    cluster: {name}
+    user: {name}
+current-context: {name}
+users:
+- name: {name}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: gke-gcloud-auth-plugin
+      installHint: Install gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin)
+      provideClusterInfo: true
+"""

@@ -1,0 +1,143 @@
+"""App images: built from a source folder with pulumi-docker and pushed, referenced by digest.
+
+The tag is a hash of the build context, so an unchanged folder is not rebuilt into a new tag and a
+changed one always is. Deployments use the pushed digest (``repo@sha256:…``), never the tag,
+so what runs is exactly what was built. On the local platform images stay on the local engine
+(``skip_push``) and are referenced by their content tag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_gcp as gcp
+
+from infra.config import COLORS, ROOT, AppSettings, Color
+
+#: GKE nodes are x86-64; build for them even on an Arm laptop.
+PLATFORM = "linux/amd64"
+#: Folders never part of an image's identity (caches, dependencies installed at build time).
+_IGNORED = frozenset({".git", "__pycache__", "node_modules", ".venv", ".pytest_cache"})
+
+
+def source_hash(folder: Path) -> str:
+    """A stable hash of every file under ``folder`` (names and bytes), 12 hex characters."""
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _IGNORED)
+        for file in sorted(files):
+            path = Path(root, file)
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryLogin:
+    """Credentials docker pushes with."""
+
+    server: str
+    """Registry host, e.g. ``asia-northeast1-docker.pkg.dev``."""
+    username: str
+    """``oauth2accesstoken`` for Google registries."""
+    password: pulumi.Output[str]
+    """A short-lived access token (secret)."""
+
+
+def gcp_access_token_login(server: str) -> RegistryLogin:
+    """Login with the deployer's current OAuth access token (valid about an hour, never stored
+    as a long-lived key)."""
+    token = gcp.organizations.get_client_config_output().access_token
+    return RegistryLogin(
+        server=server, username="oauth2accesstoken", password=pulumi.Output.secret(token)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppImageArgs:
+    """Inputs of :class:`AppImage`."""
+
+    context: Path
+    """Build context folder (holds the Dockerfile)."""
+    repository: pulumi.Input[str]
+    """Image name without tag, e.g. ``<registry url>/imageview-blue``, or ``kubia`` locally."""
+    login: RegistryLogin | None
+    """Push credentials, or ``None`` to build locally without pushing."""
+    build_args: dict[str, str] | None = None
+    """Docker ``--build-arg`` values (e.g. ``BASE_IMAGE``); ``None`` uses the Dockerfile's."""
+
+
+class AppImage(pulumi.ComponentResource):
+    """One built (and, unless local, pushed) image."""
+
+    ref: pulumi.Output[str]
+    """What a pod runs: ``repo@sha256:<digest>`` when pushed, ``repo:<content tag>`` locally."""
+    tag: pulumi.Output[str]
+    """The content tag the image was built as."""
+
+    def __init__(
+        self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gke-bluegreen:infra:AppImage", name, None, opts)
+        tag = f"src-{source_hash(args.context)}"
+        # Relative to the project root (Pulumi's working directory), so state and previews do
+        # not depend on where the repository is checked out.
+        context = args.context.relative_to(ROOT).as_posix()
+        image_name = pulumi.Output.concat(args.repository, ":", tag)
+        image = docker.Image(
+            f"{name}-image",
+            image_name=image_name,
+            build=docker.DockerBuildArgs(
+                context=context,
+                dockerfile=f"{context}/Dockerfile",
+                platform=PLATFORM,
+                args=args.build_args,
+            ),
+            registry=docker.RegistryArgs(
+                server=args.login.server,
+                username=args.login.username,
+                password=args.login.password,
+            )
+            if args.login
+            else None,
+            skip_push=args.login is None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.tag = pulumi.Output.from_input(tag)
+        self.ref = image.repo_digest if args.login else image.image_name
+        self.register_outputs({"ref": self.ref, "tag": self.tag})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageBuild:
+    """One image to build for an app, and the colors that run it."""
+
+    name: str
+    """Logical name: the app's, or ``<app>-<color>`` when a color has its own source folder."""
+    context: Path
+    """Build context."""
+    colors: tuple[Color, ...]
+    """Colors that run this image."""
+
+
+def image_builds(app: AppSettings) -> list[ImageBuild]:
+    """The builds an app needs: one per distinct source folder. Colors that pin an image
+    reference build nothing (that is how the live color keeps the previous release)."""
+    by_source: dict[Path, list[Color]] = {}
+    for color in COLORS:
+        source = app.colors[color].source
+        if source is not None:
+            by_source.setdefault(source, []).append(color)
+    return [
+        ImageBuild(
+            name=app.name if len(by_source) == 1 else f"{app.name}-{colors[0]}",
+            context=source,
+            colors=tuple(colors),
+        )
+        for source, colors in by_source.items()
+    ]

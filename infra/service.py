@@ -1,0 +1,96 @@
+"""The Services of a blue/green app: the live one selects the active color, the preview one the
+idle color.
+
+Cutting over is a change of the live Service's ``color`` selector (S4's manual edit). The live
+Service depends on the active color's Deployment, and Pulumi waits for a Deployment to be ready,
+so the selector only moves once the new color's pods are ready.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import AppSettings, Color
+
+
+def selector(app: AppSettings, color: Color) -> dict[str, str]:
+    """Labels that pick one color's pods of ``app``."""
+    return {"app": app.name, "type": app.type_label, "color": color}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppServiceArgs:
+    """Inputs of :class:`AppService`."""
+
+    app: AppSettings
+    """The app."""
+    active_deployment: pulumi.Resource
+    """The active color's Deployment; the live Service waits for it."""
+    provider: pulumi.ProviderResource
+    """Kubernetes provider."""
+
+
+class AppService(pulumi.ComponentResource):
+    """Live Service (seed type and port) and ClusterIP preview Service."""
+
+    live: k8s.core.v1.Service
+    """The Service users reach."""
+    address: pulumi.Output[str]
+    """External IP or host name of a LoadBalancer Service; cluster DNS name otherwise."""
+    url: pulumi.Output[str]
+    """``http://<address>[:port]`` of the live Service ("" until a load balancer has an IP)."""
+    preview_name: pulumi.Output[str]
+    """Name of the ClusterIP Service that selects the idle color."""
+
+    def __init__(
+        self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gke-bluegreen:infra:AppService", name, None, opts)
+        app = args.app
+        port = k8s.core.v1.ServicePortArgs(
+            name=app.port_name, port=app.service.port, target_port=app.port_name, protocol="TCP"
+        )
+        labels = {"app": app.name, "type": app.type_label}
+        self.live = k8s.core.v1.Service(
+            f"{name}-live",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=app.service.name, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type=app.service.type,
+                # Cluster: any node forwards to any ready pod, so a node without a pod of the
+                # new color does not blackhole traffic during a cutover.
+                external_traffic_policy="Cluster" if app.service.type != "ClusterIP" else None,
+                selector=selector(app, app.active_color),
+                ports=[port],
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=[args.active_deployment]
+            ),
+        )
+        preview = k8s.core.v1.Service(
+            f"{name}-preview",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app.service.preview_name, labels={**labels, "role": "preview"}
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector(app, app.idle_color),
+                ports=[port],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+        )
+        if app.service.type == "LoadBalancer":
+            ingress = self.live.status.load_balancer.ingress
+            self.address = ingress.apply(
+                lambda items: (items[0].ip or items[0].hostname or "") if items else ""
+            )
+        else:
+            self.address = pulumi.Output.from_input(f"{app.service.name}.default.svc.cluster.local")
+        suffix = "" if app.service.port == 80 else f":{app.service.port}"
+        self.url = self.address.apply(lambda a: f"http://{a}{suffix}" if a else "")
+        self.preview_name = preview.metadata.name
+        self.register_outputs(
+            {"address": self.address, "url": self.url, "preview_name": self.preview_name}
+        )

@@ -1,0 +1,226 @@
+"""A blue/green app: per-color ConfigMaps and Secret, one Deployment per color, its Services.
+
+Each color gets its own snapshot of the app's ConfigMaps and Secret. They are auto-named
+(``<logical name>-<suffix>``), and pulumi-kubernetes replaces an auto-named ConfigMap or Secret
+when its data changes, so a change makes a new object, the Deployment that uses it rolls, and
+the other color, which still points at its own snapshot, does not roll.
+
+Order of a cutover (``activeColor`` flips): the newly active Deployment is ready → the live
+Service moves its selector → only then is the now-idle color scaled to ``idleReplicas``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.config import AppSettings, Color, ColorSettings
+from infra.service import AppService, AppServiceArgs, selector
+
+_core = k8s.core.v1
+_meta = k8s.meta.v1
+#: Writable scratch space; the root filesystem is read-only.
+_TMP_MOUNT = "/tmp"  # noqa: S108 - an emptyDir mount point, not a temp file
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlueGreenAppArgs:
+    """Inputs of :class:`BlueGreenApp`."""
+
+    app: AppSettings
+    """The app."""
+    images: Mapping[Color, pulumi.Input[str]]
+    """Image reference per color (a digest reference when pushed)."""
+    secret_values: Mapping[str, pulumi.Output[str]] | None
+    """Secret values by key (secret Outputs), when the app declares a Secret."""
+    provider: pulumi.ProviderResource
+    """Kubernetes provider."""
+
+
+class BlueGreenApp(pulumi.ComponentResource):
+    """Both colors of one app and its Services."""
+
+    deployments: dict[Color, k8s.apps.v1.Deployment]
+    """Deployment per color."""
+    service: AppService
+    """Live and preview Services."""
+    active_color: pulumi.Output[str]
+    """The color the live Service selects."""
+
+    def __init__(
+        self, name: str, args: BlueGreenAppArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("gke-bluegreen:infra:BlueGreenApp", name, None, opts)
+        app = args.app
+        self._provider = args.provider
+        self.deployments = {}
+        # Active color first, then the Service, then the idle color (see module docstring).
+        active = self._deployment(name, args, app.active_color, depends_on=[])
+        self.service = AppService(
+            name,
+            AppServiceArgs(app=app, active_deployment=active, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._deployment(name, args, app.idle_color, depends_on=[self.service.live])
+        self.active_color = pulumi.Output.from_input(app.active_color)
+        self.register_outputs(
+            {
+                "active_color": self.active_color,
+                "address": self.service.address,
+                "preview_service": self.service.preview_name,
+            }
+        )
+
+    def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=depends_on)
+
+    def _deployment(
+        self, name: str, args: BlueGreenAppArgs, color: Color, depends_on: list[pulumi.Resource]
+    ) -> k8s.apps.v1.Deployment:
+        app = args.app
+        spec = app.colors[color]
+        labels = selector(app, color)
+        map_names = {
+            cm: _core.ConfigMap(
+                f"{cm}-{color}",
+                metadata=_meta.ObjectMetaArgs(labels=labels),
+                data=dict(data),
+                opts=self._child(),
+            ).metadata.name
+            for cm, data in spec.config_maps.items()
+        }
+        secret_name: pulumi.Output[str] | None = None
+        if app.secret is not None and args.secret_values is not None:
+            secret_name = _core.Secret(
+                f"{app.secret.name}-{color}",
+                metadata=_meta.ObjectMetaArgs(labels=labels),
+                type="Opaque",
+                string_data=dict(args.secret_values),
+                opts=self._child(),
+            ).metadata.name
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-{color}",
+            metadata=_meta.ObjectMetaArgs(name=f"{app.deployment_prefix}-{color}", labels=labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=app.replicas_of(color),
+                selector=_meta.LabelSelectorArgs(match_labels=labels),
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_surge="25%", max_unavailable=0
+                    ),
+                ),
+                template=_core.PodTemplateSpecArgs(
+                    metadata=_meta.ObjectMetaArgs(labels=labels),
+                    spec=_pod_spec(app, spec, args.images[color], map_names, secret_name),
+                ),
+            ),
+            opts=self._child(depends_on),
+        )
+        self.deployments[color] = deployment
+        return deployment
+
+
+def _env(
+    spec: ColorSettings,
+    maps: Mapping[str, pulumi.Output[str]],
+    secret_name: pulumi.Output[str] | None,
+) -> list[_core.EnvVarArgs]:
+    env: list[_core.EnvVarArgs] = []
+    for var in spec.env:
+        if var.value is not None:
+            env.append(_core.EnvVarArgs(name=var.name, value=var.value))
+        elif var.ref_kind == "configMap" and var.ref_name is not None and var.key is not None:
+            env.append(
+                _core.EnvVarArgs(
+                    name=var.name,
+                    value_from=_core.EnvVarSourceArgs(
+                        config_map_key_ref=_core.ConfigMapKeySelectorArgs(
+                            name=maps[var.ref_name], key=var.key
+                        )
+                    ),
+                )
+            )
+        elif var.ref_kind == "secret" and secret_name is not None and var.key is not None:
+            env.append(
+                _core.EnvVarArgs(
+                    name=var.name,
+                    value_from=_core.EnvVarSourceArgs(
+                        secret_key_ref=_core.SecretKeySelectorArgs(name=secret_name, key=var.key)
+                    ),
+                )
+            )
+    return env
+
+
+def _pod_spec(
+    app: AppSettings,
+    spec: ColorSettings,
+    image: pulumi.Input[str],
+    maps: Mapping[str, pulumi.Output[str]],
+    secret_name: pulumi.Output[str] | None,
+) -> _core.PodSpecArgs:
+    port = app.port_name
+
+    def probe(path: str, period: int, failures: int) -> _core.ProbeArgs:
+        return _core.ProbeArgs(
+            http_get=_core.HTTPGetActionArgs(path=path, port=port),
+            period_seconds=period,
+            timeout_seconds=2,
+            failure_threshold=failures,
+        )
+
+    container = _core.ContainerArgs(
+        name=app.container_name,
+        image=image,
+        ports=[
+            _core.ContainerPortArgs(name=port, container_port=app.container_port, protocol="TCP")
+        ],
+        env=[
+            *_env(spec, maps, secret_name),
+            _core.EnvVarArgs(name="PORT", value=str(app.container_port)),
+        ],
+        readiness_probe=probe(app.readiness_path, period=5, failures=2),
+        liveness_probe=probe(app.liveness_path, period=10, failures=3),
+        # Keep serving while the endpoints controller and load balancers drop this pod;
+        # SIGTERM (and the app's own drain) comes after.
+        lifecycle=_core.LifecycleArgs(
+            pre_stop=_core.LifecycleHandlerArgs(
+                sleep=_core.SleepActionArgs(seconds=app.drain_seconds)
+            )
+        )
+        if app.drain_seconds
+        else None,
+        resources=_core.ResourceRequirementsArgs(
+            requests={"cpu": app.resources.cpu_request, "memory": app.resources.memory_request},
+            limits={"cpu": app.resources.cpu_limit, "memory": app.resources.memory_limit},
+        ),
+        security_context=_core.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            privileged=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            capabilities=_core.CapabilitiesArgs(drop=["ALL"]),
+        ),
+        volume_mounts=[_core.VolumeMountArgs(name="tmp", mount_path=_TMP_MOUNT)],
+    )
+    return _core.PodSpecArgs(
+        containers=[container],
+        automount_service_account_token=False,
+        termination_grace_period_seconds=app.termination_grace_seconds,
+        security_context=_core.PodSecurityContextArgs(
+            run_as_non_root=True,
+            run_as_user=app.run_as_user,
+            run_as_group=app.run_as_user,
+            seccomp_profile=_core.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        volumes=[
+            _core.VolumeArgs(
+                name="tmp", empty_dir=_core.EmptyDirVolumeSourceArgs(size_limit="16Mi")
+            )
+        ],
+    )
