@@ -372,15 +372,31 @@ def check_probes(resource_type: str, inputs: Mapping[str, Any], ctx: Context) ->
 
 
 def check_image_digest(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
-    """Every container image is referenced by digest (``name@sha256:<64 hex>``)."""
+    """Every container image is referenced by digest (``name@sha256:<64 hex>``).
+
+    On ``platform: local`` images are built into the node's Docker and never come from a
+    registry, so there is no registry digest and no tag that someone could move: there the rule
+    asks for a fixed tag (not ``latest``) and a pull policy that never goes to a registry.
+    """
     out = []
+    local = ctx.get("platform") == "local"
     for label, c, _ in containers(resource_type, inputs):
         image = str(c.get("image") or "")
-        if not DIGEST_IMAGE.match(image):
+        if DIGEST_IMAGE.match(image):
+            continue
+        if local:
+            tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else ""
+            if tag and tag != "latest" and c.get("imagePullPolicy") != "Always":
+                continue
             out.append(
-                f"{label} image '{image}' is not pinned by digest (expected "
-                "<name>@sha256:<64 hex digits>)"
+                f"{label} image '{image}' needs a fixed tag (not latest) and a pull policy other "
+                "than Always on platform local"
             )
+            continue
+        out.append(
+            f"{label} image '{image}' is not pinned by digest (expected "
+            "<name>@sha256:<64 hex digits>)"
+        )
     return out
 
 
@@ -468,15 +484,22 @@ def check_hardening(resource_type: str, inputs: Mapping[str, Any], ctx: Context)
 
 
 def check_prod_replicas(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
-    """In prod, a serving Deployment has at least two replicas (0 = a parked idle color)."""
+    """In prod, the live color's Deployment has at least two replicas.
+
+    The idle color is exempt: it is parked (0) or kept warm for a fast rollback (``idleReplicas``).
+    """
     if resource_type != "kubernetes:apps/v1:Deployment" or not ctx.is_prod:
         return []
-    replicas = _dig(inputs, "spec", "replicas")
-    if replicas == 1:
+    labels = _dig(inputs, "metadata", "labels") or {}
+    app, color = _dig(labels, "app"), _dig(labels, "color")
+    active = ctx.get(f"apps.{app}.activeColor", "blue") if app else None
+    if color is not None and active is not None and color != active:
+        return []
+    if _dig(inputs, "spec", "replicas") == 1:
         name = _dig(inputs, "metadata", "name") or "?"
         return [
             f"Deployment '{name}' has 1 replica on '{PROD_STACK}'; a node drain takes it down "
-            "(use 2 or more, or 0 for a parked color)"
+            "(use 2 or more)"
         ]
     return []
 
@@ -548,7 +571,7 @@ RULES: tuple[Rule, ...] = (
         name="prod-replicas",
         level=Level.ADVISORY,
         check=check_prod_replicas,
-        description="Serving Deployments in prod run at least two replicas.",
+        description="The live color's Deployment in prod runs at least two replicas.",
     ),
 )
 """Every rule, in the order the pack lists them."""

@@ -65,7 +65,7 @@ def deployment(*containers: dict[str, Any], replicas: int = 3, **pod: Any) -> di
     }
     spec.update(pod)
     return {
-        "metadata": {"name": "webserver-blue"},
+        "metadata": {"name": "webserver-blue", "labels": {"app": "imageview", "color": "blue"}},
         "spec": {
             "replicas": replicas,
             "template": {"metadata": {"labels": {"app": "imageview"}}, "spec": spec},
@@ -387,11 +387,42 @@ def test_load_balancer_only_for_declaring_apps() -> None:
 # --- prod-replicas ------------------------------------------------------------------------------
 
 
-def test_single_replica_in_prod_is_advised_against() -> None:
+def test_single_replica_of_the_live_color_in_prod_is_advised_against() -> None:
     (msg,) = run("prod-replicas", DEPLOYMENT, deployment(replicas=1), PROD)
     assert "1 replica" in msg
-    assert run("prod-replicas", DEPLOYMENT, deployment(replicas=0), PROD) == []
+    assert run("prod-replicas", DEPLOYMENT, deployment(replicas=2), PROD) == []
     assert run("prod-replicas", DEPLOYMENT, deployment(replicas=1), DEV) == []
+    # Blue is live by default; once green is live, the blue Deployment is the idle (warm) one.
+    green_live = Context(stack="prod", config={"apps": {"imageview": {"activeColor": "green"}}})
+    assert run("prod-replicas", DEPLOYMENT, deployment(replicas=1), green_live) == []
+
+
+# --- image-by-digest on the local platform -----------------------------------------------------
+
+LOCAL = Context(stack="local", config={"platform": "local"})
+
+
+@pytest.mark.parametrize(
+    ("image", "policy", "ok"),
+    [
+        ("kubia:src-e5354392cf6e", None, True),
+        ("kubia:src-e5354392cf6e", "IfNotPresent", True),
+        ("kubia:src-e5354392cf6e", "Always", False),
+        ("kubia:latest", None, False),
+        ("kubia", None, False),
+        ("localhost:5000/kubia", None, False),
+        (DIGEST, "Always", True),
+    ],
+)
+def test_local_images_need_a_fixed_tag_and_no_pull(
+    image: str, policy: str | None, ok: bool
+) -> None:
+    c = container(image=image, **({"imagePullPolicy": policy} if policy else {}))
+    messages = run("image-by-digest", DEPLOYMENT, deployment(c), LOCAL)
+    assert messages == [] if ok else "platform local" in messages[0]
+    # The same tag on a cloud stack is never enough.
+    if "@" not in image:
+        assert run("image-by-digest", DEPLOYMENT, deployment(c), DEV)
 
 
 # --- context ------------------------------------------------------------------------------------
