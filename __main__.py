@@ -71,7 +71,10 @@ for app in settings.apps.values():
     workload = BlueGreenApp(
         app.name,
         BlueGreenAppArgs(
-            app=app, images=images, secret_values=settings.secrets.get(app.name), provider=provider
+            app=app,
+            images=images,
+            secret_values=settings.secrets.outputs(app.name),
+            provider=provider,
         ),
     )
     app_outputs[app.name] = {

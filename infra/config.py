@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -293,8 +294,30 @@ class Settings:
     """local platform: kubeconfig context to use (``None``: the current one)."""
     apps: Mapping[str, AppSettings]
     """Apps by name, in config order."""
-    secrets: Mapping[str, Mapping[str, pulumi.Output[str]]]
-    """Secret values per app and key, as secret Outputs only."""
+    secrets: SecretValues
+    """Secret values per app and key; they leave only as secret Outputs."""
+
+
+class SecretValues:
+    """App secret values. Never printed (``repr`` hides them); :meth:`outputs` hands them out
+    wrapped by ``Output.secret``, made when the program asks, inside a Pulumi run."""
+
+    def __init__(self, values: Mapping[str, Mapping[str, str]]) -> None:
+        self.__values = {app: dict(keys) for app, keys in values.items()}
+
+    def __repr__(self) -> str:
+        keys = {app: sorted(v) for app, v in self.__values.items()}
+        return f"SecretValues({keys}, values hidden)"
+
+    def keys_of(self, app: str) -> tuple[str, ...]:
+        """Which keys are set for ``app``."""
+        return tuple(self.__values.get(app, {}))
+
+    def outputs(self, app: str) -> dict[str, pulumi.Output[str]] | None:
+        """The app's values as secret Outputs, or ``None`` when the app has no secret."""
+        if app not in self.__values:
+            return None
+        return {k: pulumi.Output.secret(v) for k, v in self.__values[app].items()}
 
 
 # --------------------------------------------------------------------------- reading helpers
@@ -338,6 +361,15 @@ class _Node:
         for name in self.data:
             self._used.add(name)
             yield name, self.data[name]
+
+    def only(self, *names: str) -> _Node:
+        """Fails now, before reading anything, when a key outside ``names`` is set."""
+        for name in self.data:
+            if name not in names:
+                raise ConfigError(
+                    self.key(name), self.data[name], f"unknown key; allowed: {', '.join(names)}"
+                )
+        return self
 
     def done(self, allowed: str | None = None) -> None:
         unknown = sorted(set(self.data) - self._used)
@@ -650,14 +682,16 @@ def _app(name: str, node: _Node) -> AppSettings:
         secret_node.done("name, keys")
 
     colors: dict[Color, ColorSettings] = {}
-    colors_node = node.child("colors")
+    colors_node = node.child("colors").only(*COLORS)
     for color in COLORS:
         cnode = colors_node.child(color)
         source = cnode.get("source", _source, None)
         image = cnode.get("image", _image, None)
-        if source is not None and image is not None:
-            raise ConfigError(cnode.key("image"), image, "set either source or image, not both")
-        if source is None and image is None:
+        if image is not None:
+            # A pin wins over a source folder: pinning the live color to the digest it runs
+            # keeps it on that release while the idle color builds the new one.
+            source = None
+        elif source is None:
             source = app_source
         if source is None and image is None:
             raise ConfigError(
@@ -773,11 +807,9 @@ def _check_ref(
         )
 
 
-def _secrets(
-    raw: object, apps: Mapping[str, AppSettings]
-) -> dict[str, dict[str, pulumi.Output[str]]]:
+def _secrets(raw: object, apps: Mapping[str, AppSettings]) -> SecretValues:
     node = _Node("secrets", raw)
-    values: dict[str, dict[str, pulumi.Output[str]]] = {}
+    values: dict[str, dict[str, str]] = {}
     for app_name, data in node.items():
         if app_name not in apps:
             raise ConfigError(
@@ -810,8 +842,8 @@ def _secrets(
                     "set it with: pulumi config set --secret --path "
                     f"'secrets.{app.name}.{k}' VALUE",
                 )
-            values[app.name][k] = pulumi.Output.secret(v)
-    return values
+            values[app.name][k] = v
+    return SecretValues(values)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -873,7 +905,7 @@ def parse(raw: Mapping[str, Any], stack: str, secrets: object = None) -> Setting
         registry=registry,
         kube_context=kube_context,
         apps=MappingProxyType(apps),
-        secrets=MappingProxyType(secret_values),
+        secrets=secret_values,
     )
 
 
@@ -902,7 +934,7 @@ def load() -> Settings:
         )
     secret_key = f"{PROJECT}:secrets"
     secrets = pulumi.runtime.get_config(secret_key)
-    if secrets is not None and not pulumi.runtime.is_config_secret(secret_key):
+    if secrets is not None and _known_plain(secret_key):
         raise ConfigError(
             "secrets",
             "[not shown]",
@@ -910,6 +942,19 @@ def load() -> Settings:
             "'secrets.<app>.<key>' VALUE",
         )
     return parse(raw, pulumi.get_stack(), _decode(secrets) if secrets is not None else None)
+
+
+def _known_plain(key: str) -> bool:
+    """True when the runtime says which config keys are secret and ``key`` is not one of them.
+
+    The engine passes the secret keys to the program (``PULUMI_CONFIG_SECRET_KEYS``); mocks and
+    the automation API set them directly. When neither says anything, nothing is claimed.
+    """
+    from pulumi.runtime.config import _SECRET_KEYS  # noqa: PLC0415
+
+    known = set(_SECRET_KEYS.get()) | set(pulumi.runtime.get_config_secret_keys_env())
+    told = bool(known) or "PULUMI_CONFIG_SECRET_KEYS" in os.environ
+    return told and key not in known
 
 
 def _decode(value: object) -> object:

@@ -118,7 +118,8 @@ class ImageBuild:
     """One image to build for an app, and the colors that run it."""
 
     name: str
-    """Logical name: the app's, or ``<app>-<color>`` when a color has its own source folder."""
+    """Logical name from the app and the folder (``kubia``, ``imageview-blue``): stable when the
+    other color pins an image, so pinning never replaces this build."""
     context: Path
     """Build context."""
     colors: tuple[Color, ...]
@@ -135,7 +136,7 @@ def image_builds(app: AppSettings) -> list[ImageBuild]:
             by_source.setdefault(source, []).append(color)
     return [
         ImageBuild(
-            name=app.name if len(by_source) == 1 else f"{app.name}-{colors[0]}",
+            name=app.name if source.name == app.name else f"{app.name}-{source.name}",
             context=source,
             colors=tuple(colors),
         )

@@ -206,6 +206,9 @@ def install(
         _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
     monitor = RecordingMonitor(CloudMocks(gcp_project))
+    # A new root Stack per run: set_mocks keeps an existing one, which would parent this run's
+    # resources to the previous stack's URN.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor
     )

@@ -245,7 +245,7 @@ def write(render: Render, out: Path) -> None:
                     "dependencies": r.dependencies,
                     "inputs": _inputs(r),
                 }
-                for r in render.resources
+                for r in sorted(render.resources, key=lambda r: r.urn)
             ],
         }
         (staging / "resources.json").write_text(json.dumps(document, indent=2, sort_keys=True))

@@ -1,0 +1,77 @@
+"""Cold-process evaluation time of each stack, and the program suite's wall time.
+
+A cold process is what `pulumi preview` pays on every run: start Python, import pulumi and the
+providers' SDKs, read config, register every resource. Measured with the offline render (the real
+program under mocks), N fresh processes per stack; then `pytest tests/program` end to end.
+
+    .venv/bin/python bench/program/bench_program.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = ["imageview", "dev", "prod", "local"]
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print("| what | median s | min s | max s | runs |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for stack in STACKS:
+            cmd = [
+                sys.executable,
+                "-m",
+                "infra.render",
+                "--stack",
+                stack,
+                "--out",
+                f"{tmp}/{stack}",
+            ]
+            times = [timed(cmd) for _ in range(args.runs)]
+            print(
+                f"| evaluate `{stack}` (cold process) | {statistics.median(times):.2f} | "
+                f"{min(times):.2f} | {max(times):.2f} | {args.runs} |"
+            )
+        imports = [
+            timed(
+                [
+                    sys.executable,
+                    "-c",
+                    "import pulumi, pulumi_gcp, pulumi_kubernetes, pulumi_docker",
+                ]
+            )
+            for _ in range(args.runs)
+        ]
+        print(
+            f"| of which: import the Pulumi SDKs | {statistics.median(imports):.2f} | "
+            f"{min(imports):.2f} | {max(imports):.2f} | {args.runs} |"
+        )
+    suite = [
+        timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/program"])
+        for _ in range(max(1, args.runs // 2))
+    ]
+    print(
+        f"| `pytest tests/program` wall time | {statistics.median(suite):.2f} | "
+        f"{min(suite):.2f} | {max(suite):.2f} | {len(suite)} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Small lookups over a render, with messages that say which resource broke which rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.mocks import Registered, unwrap
+from infra.render import Render
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+SECRET = "kubernetes:core/v1:Secret"
+CLUSTER = "gcp:container/cluster:Cluster"
+NODE_POOL = "gcp:container/nodePool:NodePool"
+IMAGE = "docker:index/image:Image"
+
+
+def one(render: Render, typ: str, name: str) -> Registered:
+    found = [r for r in render.of_type(typ) if r.name == name]
+    names = [r.name for r in render.of_type(typ)]
+    assert len(found) == 1, f"expected one {typ} named {name}; registered: {names}"
+    return found[0]
+
+
+def manifest(render: Render, kind: str, name: str) -> dict[str, Any]:
+    found = [m for m in render.manifests() if m["kind"] == kind and m["metadata"]["name"] == name]
+    names = [m["metadata"]["name"] for m in render.manifests() if m["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind} {name}; rendered: {names}"
+    return found[0]
+
+
+def container(render: Render, deployment: str) -> dict[str, Any]:
+    spec = manifest(render, "Deployment", deployment)["spec"]["template"]["spec"]
+    assert len(spec["containers"]) == 1, f"{deployment}: expected one container"
+    return dict(spec["containers"][0])
+
+
+def plain(r: Registered) -> dict[str, Any]:
+    """Inputs with secrets unwrapped (for assertions only)."""
+    return dict(unwrap(r.inputs))
