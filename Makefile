@@ -11,7 +11,8 @@ STACKS  := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 # Stacks on the local platform are scanned with the local checkov config (no registry digests).
 LOCAL_STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(shell grep -l 'platform: *local' stacks/Pulumi.*.yaml 2>/dev/null))
 DOCKERFILES  := $(shell find apps -name Dockerfile -not -path '*/node_modules/*' 2>/dev/null | sort)
-# Stacks a target works on: STACK=name, or every stack.
+# Stacks a target works on: STACK=name, or every stack. NO_RENDER=1: policy and scan use the
+# renders already in $(OUT) (e.g. one made with --set overrides).
 SELECTED = $(if $(STACK),$(STACK),$(STACKS))
 CHECKOV  = BC_SKIP_MAPPING=TRUE $(TOOLS)/checkov --quiet --compact
 
@@ -54,10 +55,10 @@ render: ## offline render of STACK (or every stack) into out/<stack>
 	$(if $(STACK),$(need_stack))
 	@for s in $(SELECTED); do $(PY) -m infra.render --stack $$s --out $(OUT)/$$s; done
 
-policy: render ## every policy rule over the offline render of STACK (or every stack)
+policy: $(if $(NO_RENDER),,render) ## every policy rule over the offline render of STACK (or every stack)
 	$(PY) -m policy.offline $(addprefix $(OUT)/,$(SELECTED))
 
-scan: render ## checkov over the rendered manifests of STACK (or every stack) and the Dockerfiles
+scan: $(if $(NO_RENDER),,render) ## checkov over the rendered manifests of STACK (or every stack) and the Dockerfiles
 	@for s in $(SELECTED); do \
 	  cfg=.checkov.yaml; case " $(LOCAL_STACKS) " in *" $$s "*) cfg=.checkov-local.yaml;; esac; \
 	  echo "== checkov: $$s manifests ($$cfg)"; \

@@ -79,3 +79,16 @@ def test_offline_cli_exit_codes() -> None:
         [*run, str(ROOT / "no-such-render")], cwd=ROOT, check=False, capture_output=True, text=True
     )
     assert missing.returncode == 2 and "not a readable render" in missing.stderr
+
+
+@pytest.mark.parametrize("stack", [s for s in ("prod", "imageview") if s in stacks()])
+def test_cutover_to_the_other_color_still_passes_every_rule(stack: str) -> None:
+    # What the cutover workflow's validate job checks before it asks for approval.
+    base = load_render(render(stack))
+    apps = base.ctx.get("apps") or {}
+    assert apps, f"stack {stack} declares no apps"
+    for app in apps:
+        live = base.ctx.get(f"apps.{app}.activeColor", "blue")
+        other = "green" if live == "blue" else "blue"
+        findings = evaluate(load_render(render(stack, [f"apps.{app}.activeColor={other}"])))
+        assert findings == [], "\n".join(str(f) for f in findings)
