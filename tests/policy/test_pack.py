@@ -23,6 +23,8 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policy import rules
+from policy.offline import evaluate, load_render
+from tests.delivery.renders import render, stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_PYTHON = ROOT / "policy" / ".venv" / "bin" / "python"
@@ -182,3 +184,40 @@ def test_rules_module_needs_no_pulumi_policy() -> None:
     # The rules import in the program's venv, where pulumi_policy is not installed.
     code = "import sys, policy.rules; sys.exit('pulumi_policy' in sys.modules)"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def findings_by_resource(findings: list[Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in findings:
+        out.setdefault(f.urn, []).append(f.rule)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize(
+    ("stack", "sets"),
+    [
+        ("prod", []),
+        ("dev", []),
+        ("prod", ["registry.publicRead=true", "cluster.deletionProtection=false"]),
+    ],
+    ids=["prod", "dev", "prod-bad"],
+)
+def test_pack_agrees_with_the_offline_runner(
+    pack_factory: Any, stack: str, sets: list[str]
+) -> None:
+    # The same rules through CrossGuard (every resource of a real render over gRPC) and through
+    # policy.offline must report the same violations.
+    if stack not in stacks():
+        pytest.skip(f"no stack {stack}")
+    r = load_render(render(stack, sets))
+    pack = pack_factory(stack, dict(r.ctx.config))
+    via_pack: dict[str, list[str]] = {}
+    for res in r.resources:
+        for d in pack.analyze(res["type"], res["inputs"]):
+            via_pack.setdefault(res["urn"], []).append(d.policyName)
+    stack_level = sorted(d.policyName.removesuffix("-config") for d in pack.analyze_stack())
+    if stack_level:
+        via_pack[f"stack:{stack}"] = stack_level
+    offline = findings_by_resource(evaluate(r))
+    assert {k: sorted(v) for k, v in via_pack.items()} == offline
+    assert bool(offline) == bool(sets)
