@@ -470,7 +470,7 @@ _region = _match(_REGION, "a GCP region such as asia-northeast1 or us-central1")
 def _cluster(node: _Node, stack: str, region: str) -> ClusterSettings:
     name = node.get("name", _dns_label(GKE_NAME_MAX), stack)
     zone = node.get("zone", _match(_ZONE, "a GCP zone such as asia-northeast1-a"), None)
-    if zone is not None and _ZONE.match(zone) and _ZONE.match(zone).group(1) != region:  # type: ignore[union-attr]
+    if zone is not None and not zone.startswith(f"{region}-"):
         raise ConfigError(node.key("zone"), zone, f"the zone must be in region {region}")
 
     machine_type = node.get("machineType", _str, "e2-standard-2")
@@ -808,6 +808,9 @@ def _check_ref(
 
 
 def _secrets(raw: object, apps: Mapping[str, AppSettings]) -> SecretValues:
+    if raw is not None and not isinstance(raw, Mapping):
+        # Never echo the value: it is a secret, even when it has the wrong shape.
+        raise ConfigError("secrets", "[secret]", "expected secrets.<app>.<key> values (--path)")
     node = _Node("secrets", raw)
     values: dict[str, dict[str, str]] = {}
     for app_name, data in node.items():

@@ -178,6 +178,7 @@ def test_bad_value_names_key_value_and_what_is_allowed(
             "allowed keys: id, key",
         ),
         ({**SECRETS, "ghost": {"x": "y"}}, "secrets.ghost", "no such app; apps: imageview"),
+        ("a-plain-string", "secrets", "secrets.<app>.<key>"),
     ],
 )
 def test_bad_secrets_never_echo_the_value(secrets: object, key: str, allowed: str) -> None:
@@ -185,7 +186,7 @@ def test_bad_secrets_never_echo_the_value(secrets: object, key: str, allowed: st
         parse(base(), "test", secrets)
     assert caught.value.key == key
     assert allowed in str(caught.value)
-    for value in ("asa", "s3cret-key", '"a"', '"b"', '"c"', '"y"'):
+    for value in ("asa", "s3cret-key", "plain-string", '"a"', '"b"', '"c"', '"y"'):
         assert value not in str(caught.value)
 
 
