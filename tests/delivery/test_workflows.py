@@ -52,13 +52,9 @@ def test_shellcheck_is_there_for_actionlint() -> None:
 def test_every_workflow_passes_actionlint() -> None:
     proc = actionlint(ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sorted(p.name for p in WORKFLOWS.glob("*.yml")) == [
-        "checks.yml",
-        "cutover.yml",
-        "deploy.yml",
-        "pull-request.yml",
-        "pulumi-up.yml",
-    ]
+    present = {p.name for p in WORKFLOWS.glob("*.yml")}
+    required = {"checks.yml", "cutover.yml", "deploy.yml", "pull-request.yml", "pulumi-up.yml"}
+    assert required <= present, required - present
 
 
 BREAKAGES = [
