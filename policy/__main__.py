@@ -11,6 +11,7 @@ the engine stops it.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -33,8 +34,12 @@ LEVELS = {
 }
 
 
+@functools.cache
 def context() -> rules.Context:
-    """The stack being previewed. An unknown stack is treated as prod, so the pack fails closed."""
+    """The stack being previewed (the engine starts one pack process per stack).
+
+    An unknown stack is treated as prod, so the pack fails closed.
+    """
     config: Mapping[str, Any] = rules.parse_config(pulumi.runtime.get_config_env())
     return rules.Context(stack=os.environ.get("PULUMI_STACK") or rules.PROD_STACK, config=config)
 

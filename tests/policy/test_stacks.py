@@ -92,3 +92,23 @@ def test_cutover_to_the_other_color_still_passes_every_rule(stack: str) -> None:
         other = "green" if live == "blue" else "blue"
         findings = evaluate(load_render(render(stack, [f"apps.{app}.activeColor={other}"])))
         assert findings == [], "\n".join(str(f) for f in findings)
+
+
+def test_s1_bucket_acls_are_caught_on_prod() -> None:
+    # S1's `gsutil acl ch` / `defacl ch -u AllUsers:R` on the legacy bucket, asked for on prod.
+    if "prod" not in stacks():
+        pytest.skip("no stack prod")
+    sets = ["registry.mode=legacy-bucket", "registry.publicRead=true"]
+    findings = [
+        f
+        for f in evaluate(load_render(render("prod", sets)))
+        if f.rule == "registry-no-public-read"
+    ]
+    flagged = sorted(
+        f.urn.rsplit("::", 2)[-2].rsplit("$", 1)[-1] if "::" in f.urn else f.urn for f in findings
+    )
+    assert flagged == [
+        "gcp:storage/bucketAccessControl:BucketAccessControl",
+        "gcp:storage/defaultObjectAccessControl:DefaultObjectAccessControl",
+        "stack:prod",
+    ], flagged
