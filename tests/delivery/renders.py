@@ -32,8 +32,8 @@ def stacks() -> list[str]:
 
 
 def dockerfiles() -> list[Path]:
-    """Every app Dockerfile in the tree."""
-    return sorted((ROOT / "apps").glob("**/Dockerfile"))
+    """Every app Dockerfile in the tree (not a dependency's, under node_modules)."""
+    return sorted(p for p in (ROOT / "apps").glob("**/Dockerfile") if "node_modules" not in p.parts)
 
 
 def require_renderable() -> None:
