@@ -1,0 +1,81 @@
+# Everyday commands. `make help` lists them. Offline targets need only `make setup`; preview and
+# up need the Pulumi CLI, a backend login and cloud credentials (see docs/delivery.md).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PY      := .venv/bin/python
+TOOLS   := .venv-tools/bin
+OUT     := out
+STACKS  := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
+# Stacks on the local platform are scanned with the local checkov config (no registry digests).
+LOCAL_STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(shell grep -l 'platform: *local' stacks/Pulumi.*.yaml 2>/dev/null))
+DOCKERFILES  := $(shell find apps -name Dockerfile -not -path '*/node_modules/*' 2>/dev/null | sort)
+# Stacks a target works on: STACK=name, or every stack. NO_RENDER=1: policy and scan use the
+# renders already in $(OUT) (e.g. one made with --set overrides).
+SELECTED = $(if $(STACK),$(STACK),$(STACKS))
+CHECKOV  = BC_SKIP_MAPPING=TRUE $(TOOLS)/checkov --quiet --compact
+
+define need_stack
+$(if $(STACK),,$(error STACK is required: make $@ STACK=<one of: $(STACKS)>))
+$(if $(filter $(STACK),$(STACKS)),,$(error unknown STACK '$(STACK)': stacks are $(STACKS)))
+endef
+
+define need_pulumi
+$(if $(shell command -v pulumi),,$(error the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/))
+endef
+
+.PHONY: help setup runtime-venv policy-venv test lint render policy scan preview up clean
+
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo "  stacks: $(STACKS)"
+
+setup: ## project venv, tool venvs, policy pack venv, system packages (scripts/install.sh)
+	bash scripts/install.sh
+
+runtime-venv: ## just the program's runtime venv (.venv from requirements.txt), for deploy jobs
+	test -x $(PY) || python3 -m venv .venv
+	.venv/bin/pip install -q -r requirements.txt
+
+policy-venv: ## the CrossGuard pack's own venv (policy/.venv)
+	test -x policy/.venv/bin/python || python3 -m venv policy/.venv
+	policy/.venv/bin/pip install -q -r policy/requirements.txt
+
+test: ## the test suite (pytest; ARGS=... passes arguments)
+	$(PY) -m pytest $(ARGS)
+
+lint: ## ruff, ruff format --check, mypy, actionlint
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	$(TOOLS)/actionlint
+
+render: ## offline render of STACK (or every stack) into out/<stack>
+	$(if $(STACK),$(need_stack))
+	@for s in $(SELECTED); do $(PY) -m infra.render --stack $$s --out $(OUT)/$$s; done
+
+policy: $(if $(NO_RENDER),,render) ## every policy rule over the offline render of STACK (or every stack)
+	$(PY) -m policy.offline $(addprefix $(OUT)/,$(SELECTED))
+
+scan: $(if $(NO_RENDER),,render) ## checkov over the rendered manifests of STACK (or every stack) and the Dockerfiles
+	@for s in $(SELECTED); do \
+	  cfg=.checkov.yaml; case " $(LOCAL_STACKS) " in *" $$s "*) cfg=.checkov-local.yaml;; esac; \
+	  echo "== checkov: $$s manifests ($$cfg)"; \
+	  $(CHECKOV) --config-file $$cfg --framework kubernetes -d $(OUT)/$$s/manifests; \
+	done
+	@echo "== checkov: Dockerfiles"
+	$(CHECKOV) --config-file .checkov.yaml --framework dockerfile $(addprefix -f ,$(DOCKERFILES))
+
+preview: policy-venv ## pulumi preview of STACK with the policy pack
+	$(need_stack)
+	$(need_pulumi)
+	pulumi preview --stack $(STACK) --policy-pack policy --diff
+
+up: policy-venv ## pulumi up of STACK: refresh first, policy pack on
+	$(need_stack)
+	$(need_pulumi)
+	pulumi up --stack $(STACK) --refresh --policy-pack policy
+
+clean: ## remove offline renders
+	rm -rf $(OUT)

@@ -1,0 +1,93 @@
+"""CrossGuard entry point: the rules of ``rules.py`` as a Pulumi PolicyPack.
+
+The Pulumi CLI runs this file (``pulumi preview --policy-pack policy``) in the pack's own venv,
+with the pack directory first on ``sys.path`` — hence ``import rules`` rather than
+``policy.rules``. The engine passes the stack name and its config in ``PULUMI_STACK`` and
+``PULUMI_CONFIG``; a rule that needs them gets them in a :class:`rules.Context`.
+
+Constructing the PolicyPack starts its gRPC server on loopback, prints the port and serves until
+the engine stops it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi.runtime
+import rules
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+LEVELS = {
+    rules.Level.MANDATORY: EnforcementLevel.MANDATORY,
+    rules.Level.ADVISORY: EnforcementLevel.ADVISORY,
+}
+
+
+@functools.cache
+def context() -> rules.Context:
+    """The stack being previewed (the engine starts one pack process per stack).
+
+    An unknown stack is treated as prod, so the pack fails closed.
+    """
+    config: Mapping[str, Any] = rules.parse_config(pulumi.runtime.get_config_env())
+    return rules.Context(stack=os.environ.get("PULUMI_STACK") or rules.PROD_STACK, config=config)
+
+
+def resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
+    """One rule's per-resource check as a CrossGuard resource policy."""
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule.check(args.resource_type, args.props, context()):
+            report_violation(f"{rule.name}: {message}", None)
+
+    return ResourceValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=LEVELS[rule.level],
+        validate=validate,
+    )
+
+
+def stack_policy(rule: rules.Rule) -> StackValidationPolicy:
+    """One rule's stack-config check as a CrossGuard stack policy."""
+    check = rule.stack_check
+    assert check is not None
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message in check(context()):
+            report_violation(f"{rule.name}: {message}", None)
+
+    return StackValidationPolicy(
+        name=f"{rule.name}-config",
+        description=rule.description,
+        enforcement_level=LEVELS[rule.level],
+        validate=validate,
+    )
+
+
+def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    """Every rule, plus a stack policy for each rule with a stack-config check."""
+    out: list[ResourceValidationPolicy | StackValidationPolicy] = [
+        resource_policy(r) for r in rules.RULES
+    ]
+    out += [stack_policy(r) for r in rules.RULES if r.stack_check is not None]
+    return out
+
+
+if __name__ == "__main__":
+    PolicyPack(
+        name="gke-bluegreen",
+        policies=list(policies()),
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
