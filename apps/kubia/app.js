@@ -7,14 +7,14 @@
 const os = require('os');
 const { serve, text, clientAddress } = require('./lifecycle');
 
-const HOSTNAME = os.hostname();
+const HIT = text(200, `you've hit ${os.hostname()}\n`);
 
 console.log('Kubia server starting...');
 
 serve({
   name: 'kubia',
   defaultPort: 8080,
-  handle: (req, path) => (path === '/' ? text(200, `you've hit ${HOSTNAME}\n`) : null),
+  handle: (req, path) => (path === '/' ? HIT : null),
   accessLine: (req, status, ms) =>
     `Received request from ${clientAddress(req)} "${req.method} ${req.url} HTTP/${req.httpVersion}" ` +
     `${status} ${ms.toFixed(1)}ms`,

@@ -7,12 +7,12 @@
  */
 const { serve, text, clientAddress } = require('./lifecycle');
 
-const GREETING = process.env.GREETING || 'Hello World';
+const GREETING_REPLY = text(200, `${process.env.GREETING || 'Hello World'}\n`);
 
 serve({
   name: 'node-app',
   defaultPort: 8080,
-  handle: (req, path) => (path === '/' ? text(200, `${GREETING}\n`) : null),
+  handle: (req, path) => (path === '/' ? GREETING_REPLY : null),
   accessLine: (req, status, ms) =>
     `${clientAddress(req)} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(1)}ms`,
   onListen: (port, log) => log.line(`Server running at http://0.0.0.0:${port}/`),

@@ -45,8 +45,8 @@ function clientAddress(req) {
 }
 
 /**
- * Serves `handle(req)` on PORT (default `defaultPort`) on all interfaces. `handle` returns
- * `{status, headers, body}` for paths it knows and `null` for the rest (answered 404).
+ * Serves `handle(req, path)` on PORT (default `defaultPort`) on all interfaces. `handle` returns
+ * an answer made by `reply`/`text` for paths it knows and `null` for the rest (answered 404).
  * `accessLine(req, status, ms)` formats the access-log line; `onListen(port)` logs the banner.
  */
 function serve({ name, defaultPort, handle, accessLine, onListen }) {
@@ -63,35 +63,28 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
       log.line(accessLine(req, status, ms));
     });
     if (draining) res.setHeader('Connection', 'close');
-    let reply;
+    let answer;
     try {
-      reply = route(req);
+      answer = route(req);
     } catch (err) {
       process.stderr.write(`${name}: handler error: ${err && err.stack}\n`);
-      reply = text(500, 'internal error\n');
+      answer = INTERNAL_ERROR;
     }
-    res.writeHead(reply.status, {
-      'Cache-Control': 'no-store',
-      'X-Content-Type-Options': 'nosniff',
-      'Content-Length': Buffer.byteLength(reply.body),
-      ...reply.headers,
-    });
-    res.end(reply.body);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   });
 
   function route(req) {
-    const path = (req.url || '/').split('?', 1)[0];
-    let reply;
-    if (path === '/healthz') reply = text(200, 'ok\n');
-    else if (path === '/readyz') reply = draining ? text(503, 'draining\n') : text(200, 'ready\n');
-    else reply = handle(req, path);
-    if (reply === null) return text(404, 'not found\n');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const refused = text(405, 'method not allowed\n');
-      refused.headers.Allow = ALLOWED_METHODS;
-      return refused;
-    }
-    return reply;
+    const url = req.url || '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    let answer;
+    if (path === '/healthz') answer = HEALTHY;
+    else if (path === '/readyz') answer = draining ? DRAINING : READY;
+    else answer = handle(req, path);
+    if (answer === null) return NOT_FOUND;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return METHOD_NOT_ALLOWED;
+    return answer;
   }
 
   // Malformed or oversized requests never reach the handler; answer them here instead of
@@ -140,9 +133,35 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
   return server;
 }
 
-function text(status, body) {
-  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body };
+/**
+ * A complete answer: status, every header (Content-Length included) and body. Apps build their
+ * answers once at start-up and hand out the same object per request: nothing is allocated or
+ * re-validated per request, which keeps the apps within 10 % of a bare server (bench/apps).
+ */
+function reply(status, body, headers = {}) {
+  return {
+    status,
+    body,
+    headers: {
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Type': 'text/plain; charset=utf-8',
+      ...headers,
+      'Content-Length': Buffer.byteLength(body),
+    },
+  };
 }
+
+function text(status, body) {
+  return reply(status, body);
+}
+
+const HEALTHY = text(200, 'ok\n');
+const READY = text(200, 'ready\n');
+const DRAINING = text(503, 'draining\n');
+const NOT_FOUND = text(404, 'not found\n');
+const METHOD_NOT_ALLOWED = reply(405, 'method not allowed\n', { Allow: ALLOWED_METHODS });
+const INTERNAL_ERROR = text(500, 'internal error\n');
 
 function parsePort(raw, fallback) {
   if (raw === undefined || raw === '') return fallback;
@@ -154,4 +173,4 @@ function parsePort(raw, fallback) {
   return port;
 }
 
-module.exports = { serve, text, clientAddress, MAX_HEADER_BYTES, DRAIN_DEADLINE_MS };
+module.exports = { serve, reply, text, clientAddress, MAX_HEADER_BYTES, DRAIN_DEADLINE_MS };

@@ -9,7 +9,7 @@
  * the two images are the same program in two visibly different colors.
  */
 const os = require('os');
-const { serve, clientAddress } = require('./lifecycle');
+const { serve, reply, clientAddress } = require('./lifecycle');
 const COLOR = require('./color.json');
 
 function escapeHtml(value) {
@@ -52,18 +52,17 @@ dt{font-weight:bold;margin-top:.5rem}dd{margin:0;font-family:monospace;font-size
 </html>
 `;
 
-const PAGE_HEADERS = {
+const PAGE_REPLY = reply(200, PAGE, {
   'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
   'Referrer-Policy': 'no-referrer',
   'X-Imageview-Color': COLOR.name,
-};
+});
 
 serve({
   name: `imageview-${COLOR.name}`,
   defaultPort: 8080,
-  handle: (req, path) =>
-    path === '/' ? { status: 200, headers: { ...PAGE_HEADERS }, body: PAGE } : null,
+  handle: (req, path) => (path === '/' ? PAGE_REPLY : null),
   accessLine: (req, status, ms) =>
     `${clientAddress(req)} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(1)}ms`,
   onListen: () => {},
