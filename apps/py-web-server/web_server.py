@@ -84,7 +84,7 @@ class DrainingServer(HTTPServer):
                 self.streams.discard(stream)
             # Bytes of a request not yet complete sit in the read buffer (there is no public
             # accessor; tornado is pinned), a response not yet sent in the write buffer.
-            elif stream.writing() or getattr(stream, "_read_buffer_size", 0):
+            elif stream.writing() or int(getattr(stream, "_read_buffer_size", 0)):
                 busy += 1
             else:
                 stream.close()
@@ -95,7 +95,7 @@ class DrainingServer(HTTPServer):
 class PlainHandler(RequestHandler):
     """Base handler: GET/HEAD only, plain-text answers and errors, header size limit."""
 
-    SUPPORTED_METHODS = ("GET", "HEAD")  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("GET", "HEAD")
 
     def set_default_headers(self) -> None:
         self.clear_header("Server")
@@ -178,10 +178,14 @@ async def main() -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    signals = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}
     received: list[str] = []
-    for signum, name in signals.items():
-        loop.add_signal_handler(signum, lambda n=name: (received.append(n), stop.set()))
+
+    def on_signal(name: str) -> None:
+        received.append(name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signal.Signals(signum).name)
     log.line(f"py-web-server listening on port {sockets[0].getsockname()[1]}")
 
     await stop.wait()
