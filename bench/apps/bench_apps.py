@@ -152,6 +152,7 @@ def docker(*args: str) -> str:
 
 def images() -> None:
     subprocess.run(["bash", str(ROOT / "scripts/images/build-bases.sh")], check=True)
+    dangling_before = set(docker("images", "-q", "--filter", "dangling=true").split())
     print(
         "\n| image (local Debian base) | size MB | own layers MB | cold build s "
         "| app-only rebuild s |"
@@ -182,6 +183,11 @@ def images() -> None:
                  "gkebg-local/node:bookworm"):  # fmt: skip
         size = int(docker("image", "inspect", "-f", "{{.Size}}", base))
         print(f"| base {base} | {size / 1e6:.0f} | - | - | - |")
+    # The build stages and the images the rebuilds replaced.
+    for image_id in (
+        set(docker("images", "-q", "--filter", "dangling=true").split()) - dangling_before
+    ):
+        subprocess.run(["docker", "rmi", image_id], capture_output=True, check=False)
 
 
 def main() -> None:
@@ -199,4 +205,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     main()

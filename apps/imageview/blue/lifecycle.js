@@ -135,10 +135,12 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
 
 /**
  * A complete answer: status, every header (Content-Length included) and body. Apps build their
- * answers once at start-up and hand out the same object per request: nothing is allocated or
- * re-validated per request, which keeps the apps within 10 % of a bare server (bench/apps).
+ * answers once at start-up and hand out the same object per request: no header set is built
+ * per request, which keeps the apps close to a bare server (bench/apps).
  */
 function reply(status, body, headers = {}) {
+  // The body stays a string: Node sends a string body in one write with the head, while a
+  // Buffer costs a second one (measured: imageview at half the throughput with a Buffer).
   return {
     status,
     body,
