@@ -30,7 +30,7 @@ if ! docker info >/dev/null 2>&1; then
   }
 fi
 
-registry_up() { curl -fsS -o /dev/null http://127.0.0.1:5000/v2/; }
+registry_up() { curl -fs -o /dev/null http://127.0.0.1:5000/v2/; }
 if ! registry_up; then
   command -v docker-registry >/dev/null || { echo "docker-registry is not installed" >&2; exit 1; }
   mkdir -p /var/lib/gkebg-registry
