@@ -6,7 +6,9 @@
    and, in the same run and interleaved with it, a bare hello-world server of the same runtime
    (bench/apps/bare_hello.{py,js}); the ratio app/bare is the goal metric (>= 0.9). Each server
    runs as a process on loopback with stdout to a file, as a container's would go to a pipe.
-   Best of --rounds, to damp noise from other work on the machine.
+   App and bare runs are paired and alternated, best of --rounds each, to damp noise from other
+   work on the machine; the server's CPU time per request is shown too, being less sensitive to
+   that noise. imageview's bare server answers a body as large as imageview's page.
 2. Shutdown under load: SIGTERM while wrk drives 50 connections; time until the process exits.
 3. Images (needs the Docker engine and scripts/images/build-bases.sh): size of each app image on
    the local Debian base, the size its own layers add, a cold build (--no-cache) and an app-only
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,9 +59,9 @@ IMAGES = {
 class Server:
     """A server process on a free loopback port, stdout to a temporary file."""
 
-    def __init__(self, argv: list[str], cwd: Path) -> None:
+    def __init__(self, argv: list[str], cwd: Path, **env: str) -> None:
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log")  # noqa: SIM115
-        env = {"PATH": os.environ["PATH"], "PORT": "0", "PROJECT_ID": "p", "SECRET_ID": "s"}
+        env = {"PATH": os.environ["PATH"], "PORT": "0", "PROJECT_ID": "p", "SECRET_ID": "s", **env}
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 10
         while True:
@@ -70,6 +73,11 @@ class Server:
                 raise RuntimeError(f"{argv} did not start: {Path(self.log.name).read_text()}")
             time.sleep(0.05)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -77,51 +85,83 @@ class Server:
         self.log.close()
 
 
-def wrk(port: int, seconds: float) -> tuple[float, float]:
-    """Requests/s and p99 latency (ms) of one wrk run against GET / on 127.0.0.1:port."""
+@dataclass
+class Run:
+    """One wrk run: requests/s, p99 latency (ms), server CPU per request (µs)."""
+
+    rps: float
+    p99_ms: float
+    cpu_us: float
+
+
+def wrk(server: Server, seconds: float) -> Run:
+    """One wrk run (1 thread, 50 connections) against GET / of a server on loopback."""
+    cpu_before = server.cpu_seconds()
     out = subprocess.run(
-        ["wrk", "-t1", "-c50", f"-d{seconds:g}s", "--latency", f"http://127.0.0.1:{port}/"],
+        ["wrk", "-t1", "-c50", f"-d{seconds:g}s", "--latency", f"http://127.0.0.1:{server.port}/"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    cpu = server.cpu_seconds() - cpu_before
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors against port {server.port}:\n{out}")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()
     p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk saw errors against port {port}:\n{out}")
-    return rps, p99
+    return Run(rps, p99, cpu / requests * 1e6)
 
 
-def measure(argv: list[str], cwd: Path, seconds: float) -> tuple[float, float]:
+def measure(argv: list[str], cwd: Path, seconds: float, **env: str) -> Run:
+    server = Server(argv, cwd, **env)
+    try:
+        wrk(server, 1)  # warm-up: JIT, caches, TCP
+        return wrk(server, seconds)
+    finally:
+        server.close()
+
+
+def page_bytes() -> int:
+    """Size of imageview's page, for a bare server that answers as many bytes."""
+    argv, cwd, _ = SERVERS["imageview-blue"]
     server = Server(argv, cwd)
     try:
-        wrk(server.port, 1)  # warm-up: JIT, caches, TCP
-        return wrk(server.port, seconds)
+        out = subprocess.run(
+            ["curl", "-s", f"http://127.0.0.1:{server.port}/"], capture_output=True, check=True
+        ).stdout
+        return len(out)
     finally:
         server.close()
 
 
 def throughput(seconds: float, rounds: int) -> None:
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(rounds):
-        for runtime, (argv, cwd) in BARE.items():
-            for name, (app_argv, app_cwd, app_runtime) in SERVERS.items():
-                if app_runtime != runtime:
-                    continue
-                # Interleave bare and app runs so both see the same machine load.
-                for key, a, c in ((f"bare-{runtime}", argv, cwd), (name, app_argv, app_cwd)):
-                    result = measure(a, c, seconds)
-                    if key not in best or result[0] > best[key][0]:
-                        best[key] = result
-    print("| server | runtime | req/s | p99 ms | vs bare |\n|---|---|---|---|---|")
-    for name, (_, _, runtime) in SERVERS.items():
-        rps, p99 = best[name]
-        bare_rps, _ = best[f"bare-{runtime}"]
-        print(f"| {name} | {runtime} | {rps:,.0f} | {p99:.2f} | {rps / bare_rps:.2f}x |")
-    for runtime in BARE:
-        rps, p99 = best[f"bare-{runtime}"]
-        print(f"| bare hello-world | {runtime} | {rps:,.0f} | {p99:.2f} | 1.00x |")
+    """Each app against its own bare runs, paired and alternated so both see the same load;
+    the best of --rounds of each is kept (the least disturbed run)."""
+    page = page_bytes()
+    rows = []
+    for name, (argv, cwd, runtime) in SERVERS.items():
+        bare_argv, bare_cwd = BARE[runtime]
+        bare_env = {"BODY_BYTES": str(page)} if name.startswith("imageview") else {}
+        apps: list[Run] = []
+        bares: list[Run] = []
+        for round_ in range(rounds):
+            pair = [("app", argv, cwd, {}), ("bare", bare_argv, bare_cwd, bare_env)]
+            for kind, a, c, env in pair if round_ % 2 == 0 else reversed(pair):
+                (apps if kind == "app" else bares).append(measure(a, c, seconds, **env))
+        rows.append((name, runtime, max(apps, key=lambda r: r.rps), max(bares, key=lambda r: r.rps),
+                     bool(bare_env)))  # fmt: skip
+    print(
+        "| app | runtime | req/s | p99 ms | CPU µs/req | bare req/s | bare p99 ms "
+        "| bare CPU µs/req | app/bare req/s |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    for name, runtime, app, bare, sized in rows:
+        label = f"{name} (bare answers {page} B too)" if sized else name
+        print(
+            f"| {label} | {runtime} | {app.rps:,.0f} | {app.p99_ms:.2f} | {app.cpu_us:.1f} "
+            f"| {bare.rps:,.0f} | {bare.p99_ms:.2f} | {bare.cpu_us:.1f} "
+            f"| {app.rps / bare.rps:.2f}x |"
+        )
 
 
 def shutdown_under_load() -> None:
@@ -193,7 +233,7 @@ def images() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per server (best is kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server (best is kept)")
     parser.add_argument("--skip-images", action="store_true", help="no Docker part")
     args = parser.parse_args()
     if shutil.which("wrk") is None:

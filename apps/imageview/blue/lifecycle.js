@@ -47,7 +47,8 @@ function clientAddress(req) {
 /**
  * Serves `handle(req, path)` on PORT (default `defaultPort`) on all interfaces. `handle` returns
  * an answer made by `reply`/`text` for paths it knows and `null` for the rest (answered 404).
- * `accessLine(req, status, ms)` formats the access-log line; `onListen(port)` logs the banner.
+ * `accessLine(req, status, ms)` formats the access-log line; `onListen(port, log)` may log a
+ * banner of its own.
  */
 function serve({ name, defaultPort, handle, accessLine, onListen }) {
   const log = createLog(process.stdout);
@@ -139,8 +140,6 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
  * per request, which keeps the apps close to a bare server (bench/apps).
  */
 function reply(status, body, headers = {}) {
-  // The body stays a string: Node sends a string body in one write with the head, while a
-  // Buffer costs a second one (measured: imageview at half the throughput with a Buffer).
   return {
     status,
     body,
