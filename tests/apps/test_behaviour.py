@@ -1,0 +1,186 @@
+"""Behaviour every app in apps/ shares: answers, probes, bad requests, access log, SIGTERM drain.
+
+Each test runs the real app (Node or Python) as a process on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+ALL_APPS = ["py-web-server", "node-app", "kubia", "imageview-blue", "imageview-green"]
+
+
+def _raw(port: int, payload: bytes, host: str = "127.0.0.1") -> bytes:
+    """Sends raw bytes, returns everything the server answers before closing."""
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(payload)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """Reads one response whose server closes the connection after it (Connection: close)."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_root_answers_with_app_body_and_safe_headers(start_app, name):
+    app = start_app(name)
+    status, headers, body = app.request("GET", "/")
+    assert status == 200, f"{name}: GET / answered {status}"
+    assert app.spec.marker in body.decode(), f"{name}: GET / body {body!r}"
+    assert headers["content-type"] == app.spec.content_type
+    assert headers["content-length"] == str(len(body))
+    assert headers["cache-control"] == "no-store"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "server" not in headers, f"{name} advertises its server: {headers.get('server')}"
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_listens_on_all_interfaces(start_app, name, host):
+    app = start_app(name)
+    assert app.request("GET", "/healthz", host=host)[0] == 200
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_health_and_readiness_probes(start_app, name):
+    app = start_app(name)
+    assert app.request("GET", "/healthz")[::2] == (200, b"ok\n")
+    assert app.request("GET", "/readyz")[::2] == (200, b"ready\n")
+    # Probes ignore query strings, as kubelet may add none but proxies sometimes do.
+    assert app.request("GET", "/readyz?verbose=1")[0] == 200
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_head_has_headers_but_no_body(start_app, name):
+    app = start_app(name)
+    status, headers, body = app.request("HEAD", "/")
+    assert (status, body) == (200, b"")
+    assert int(headers["content-length"]) > 0
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/no-such-page", 404),
+        ("POST", "/no-such-page", 404),
+        ("POST", "/", 405),
+        ("DELETE", "/healthz", 405),
+        ("PUT", "/readyz", 405),
+    ],
+)
+def test_bad_paths_and_methods_are_4xx(start_app, name, method, path, status):
+    app = start_app(name)
+    got, headers, _ = app.request(method, path)
+    assert got == status, f"{name}: {method} {path} answered {got}, wanted {status}"
+    if status == 405:
+        assert headers["allow"] == "GET, HEAD"
+    assert app.request("GET", "/healthz")[0] == 200, f"{name} stopped answering"
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_oversized_headers_are_431_and_server_survives(start_app, name):
+    app = start_app(name)
+    status, _, _ = app.request("GET", "/", headers={"X-Big": "a" * 20_000})
+    assert status == 431, f"{name}: a 20 kB header answered {status}"
+    assert app.request("GET", "/")[0] == 200
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+@pytest.mark.parametrize(
+    "payload", [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n"]
+)
+def test_malformed_requests_are_400(start_app, name, payload):
+    app = start_app(name)
+    answer = _raw(app.port, payload)
+    assert answer.startswith(b"HTTP/1.1 400 "), f"{name}: {payload!r} answered {answer[:60]!r}"
+    assert app.request("GET", "/")[0] == 200
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_one_access_log_line_per_request(start_app, name):
+    app = start_app(name)
+    paths = ["/", "/healthz", "/nope?x=1"]
+    for path in paths:
+        app.request("GET", path)
+    for path, status in zip(paths, [200, 200, 404], strict=True):
+        app.wait_for_line(f'"GET {path} HTTP/1.1" {status} ')
+    assert app.stop() == 0
+    access = [line for line in app.lines if '" ' in line and "HTTP/1.1" in line]
+    assert len(access) == len(paths), f"{name}: access lines {access!r}"
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_sigterm_drains_in_flight_requests_and_exits_zero(start_app, name):
+    app = start_app(name)
+    # An idle keep-alive connection (a request done), and two requests only half sent.
+    idle = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert idle.recv(65536).startswith(b"HTTP/1.1 200 ")
+    in_flight = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    in_flight.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")
+    probe = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    probe.sendall(b"GET /readyz HTTP/1.1\r\nHost: t\r\n")
+    time.sleep(0.3)  # let the server read the partial heads
+
+    app.proc.terminate()
+    app.wait_for_line("SIGTERM received, draining")
+    # New connections are refused at once; the idle one is closed by the server.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", app.port), timeout=2).close()
+    assert idle.recv(65536) == b"", f"{name} kept an idle keep-alive connection open"
+
+    # The half-sent requests still get their answers, each telling the client to go away.
+    in_flight.sendall(b"\r\n")
+    answer = _read_response(in_flight)
+    assert answer.startswith(b"HTTP/1.1 200 "), f"{name}: in-flight request got {answer!r}"
+    assert app.spec.marker.encode() in answer
+    assert b"connection: close" in answer.lower()
+    probe.sendall(b"\r\n")
+    ready = _read_response(probe)
+    assert ready.startswith(b"HTTP/1.1 503 "), f"{name}: /readyz while draining got {ready!r}"
+
+    assert app.proc.wait(timeout=5) == 0
+    app.wait_for_line("stopped (drained)")
+    for sock in (idle, in_flight, probe):
+        sock.close()
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_sigterm_gives_up_on_a_stuck_client_at_the_deadline(start_app, name):
+    app = start_app(name)
+    stuck = socket.create_connection(("127.0.0.1", app.port), timeout=5)
+    stuck.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")  # never finished
+    time.sleep(0.3)
+    app.proc.terminate()
+    assert app.proc.wait(timeout=5) == 0
+    app.wait_for_line("stopped (deadline)")
+    stuck.close()
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_sigint_drains_too(start_app, name):
+    app = start_app(name)
+    app.proc.send_signal(2)
+    assert app.proc.wait(timeout=5) == 0
+    app.wait_for_line("SIGINT received, draining")
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+@pytest.mark.parametrize("port", ["http", "-1", "70000", "8080.5"])
+def test_invalid_port_is_refused_with_a_clear_error(run_app_once, name, port):
+    proc = run_app_once(name, PORT=port)
+    output = (proc.stdout + proc.stderr).replace('"', "'")
+    assert proc.returncode != 0, f"{name} started with PORT={port}"
+    assert f"invalid PORT '{port}'" in output
+    assert "0-65535" in output
