@@ -1,0 +1,716 @@
+"""The engine: grant, revoke and check one ACL entry on every object of a GCS bucket.
+
+S1's ``gsutil acl ch -r -u AllUsers:R gs://BUCKET`` with google-cloud-storage: objects are listed
+page by page with their ACLs (``projection=full``), and only the objects that lack (or, for a
+revoke, hold) the entry are patched, by a bounded thread pool. Each patch is conditional on the
+object's metageneration, so a concurrent change is re-read instead of overwritten, and transient
+failures (429, 5xx, dropped connections) are retried with exponential backoff.
+
+Credentials: application default credentials on real GCS; anonymous against an emulator
+(``STORAGE_EMULATOR_HOST`` set). Every failure the operator can act on is a :class:`GcsAclError`
+with a one-line message; an error raised mid-run carries the partial :class:`Summary`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import google.auth
+import google.auth.exceptions
+from google.api_core import exceptions as api_exceptions
+from google.api_core.retry import Retry
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
+
+EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+
+ENTITY_ALIASES = {"allusers": "allUsers", "allauthenticatedusers": "allAuthenticatedUsers"}
+_ENTITY_RE = re.compile(
+    r"^(allUsers|allAuthenticatedUsers"
+    r"|(user|group)-[^@\s]+@[^@\s]+\.[^@\s]+"
+    r"|domain-[a-z0-9.-]+\.[a-z]{2,}"
+    r"|project-(owners|editors|viewers)-[a-z0-9-]+)$"
+)
+# Object ACLs know two roles (WRITER exists for buckets only); gsutil's R/O shorthands accepted.
+ROLE_ALIASES = {"r": "READER", "reader": "READER", "o": "OWNER", "owner": "OWNER"}
+_ROLE_RANK = {"READER": 1, "WRITER": 2, "OWNER": 3}
+# Bucket names: 3-63 characters, or up to 222 when dotted with 63-character components.
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+IAM_ROLE_FOR = {"READER": "roles/storage.objectViewer", "OWNER": "roles/storage.objectAdmin"}
+
+Action = Literal["grant", "revoke"]
+
+
+class GcsAclError(Exception):
+    """A failure an operator can act on; ``str()`` is one line. ``summary`` is the progress made."""
+
+    def __init__(self, message: str, summary: Summary | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class InvalidSpecError(GcsAclError):
+    """A bucket name, entity, role or setting that GCS would reject; nothing was sent."""
+
+
+class BucketNotFoundError(GcsAclError):
+    """The bucket does not exist (or these credentials cannot see it); nothing changed."""
+
+
+class AccessDeniedError(GcsAclError):
+    """GCS answered 403 Forbidden."""
+
+
+class UniformAccessError(GcsAclError):
+    """Uniform bucket-level access is on: object ACLs are disabled, IAM is the way."""
+
+
+class CredentialsError(GcsAclError):
+    """No application default credentials were found."""
+
+
+class TransportError(GcsAclError):
+    """GCS (or the emulator) stayed unreachable or kept failing after all retries."""
+
+
+class RequestError(GcsAclError):
+    """GCS rejected a request for another reason (the API's message is included)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AclSpec:
+    """One ACL entry on the objects of one bucket under one prefix."""
+
+    bucket: str
+    """Bucket name, without ``gs://``."""
+    prefix: str = ""
+    """Only objects whose name starts with this ("" = every object)."""
+    entity: str = "allUsers"
+    """ACL entity: allUsers, allAuthenticatedUsers, user-EMAIL, group-EMAIL, domain-DOMAIN,
+    project-(owners|editors|viewers)-ID."""
+    role: str = "READER"
+    """READER or OWNER (object ACL roles)."""
+
+    @property
+    def where(self) -> str:
+        """``gs://bucket/prefix*`` for messages."""
+        return f"gs://{self.bucket}/{self.prefix}*"
+
+    @property
+    def entry(self) -> str:
+        """``entity:role`` for messages."""
+        return f"{self.entity}:{self.role}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """How a run talks to GCS. Defaults suit real GCS; tests shorten the retry deadline."""
+
+    project: str | None = None
+    """Project for the client (ADC's default project when None); objects need none."""
+    workers: int = 16
+    """Object patches in flight at once (1 = a sequential loop)."""
+    page_size: int = 1000
+    """Objects per list page (GCS's maximum is 1,000)."""
+    retry_deadline_s: float = 60.0
+    """Seconds one request keeps retrying 429/5xx/connection failures before the run stops."""
+    retry_initial_s: float = 0.25
+    """First backoff delay in seconds (doubles, with jitter, up to ``retry_max_s``)."""
+    retry_max_s: float = 8.0
+    """Longest single backoff delay in seconds."""
+    progress_interval_s: float = 2.0
+    """Seconds between progress reports (0 = after every page and batch of objects)."""
+
+
+@dataclass
+class Summary:
+    """What a grant or revoke did. Counts are objects under the prefix."""
+
+    action: Action
+    spec: AclSpec
+    scanned: int = 0
+    """Objects listed."""
+    changed: int = 0
+    """Objects whose ACL this run changed."""
+    already: int = 0
+    """Objects that already were as asked (held the grant; or, for revoke, did not)."""
+    failed: int = 0
+    """Objects whose change failed (their names are in ``failures``)."""
+    vanished: int = 0
+    """Objects deleted between listing and patching (nothing to do)."""
+    pages: int = 0
+    """List pages read."""
+    elapsed_s: float = 0.0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(object name, reason) for the first failures."""
+    complete: bool = False
+    """True once every page was listed and every change attempted."""
+
+    def line(self) -> str:
+        """The one-line summary printed at the end of a run."""
+        already = {
+            ("grant", True): "already public",
+            ("grant", False): "already granted",
+            ("revoke", True): "already private",
+            ("revoke", False): "already revoked",
+        }[(self.action, self.spec.entity in ENTITY_ALIASES.values())]
+        text = (
+            f"{self.action} {self.spec.entry} on {self.spec.where}: scanned {self.scanned}, "
+            f"changed {self.changed}, {already} {self.already}, failed {self.failed}"
+        )
+        if self.vanished:
+            text += f", vanished {self.vanished}"
+        text += f" ({self.pages} pages, {self.elapsed_s:.1f}s)"
+        if self.complete and self.changed == 0 and self.failed == 0:
+            text += " - nothing to change, already up to date"
+        elif not self.complete:
+            text += " - INCOMPLETE, re-run to finish"
+        return text
+
+
+@dataclass
+class Scan:
+    """Which objects under the prefix hold the entry (no changes made)."""
+
+    spec: AclSpec
+    scanned: int = 0
+    holding: int = 0
+    """Objects that hold the entry (with the role or a higher one)."""
+    missing: list[str] = field(default_factory=list)
+    """Names of objects that lack it (all of them: drift is rare, a listing is bounded)."""
+    pages: int = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``check``: a place that is (or is not) as asked."""
+
+    ok: bool
+    what: str
+    detail: str
+
+
+@dataclass
+class CheckReport:
+    """Everything ``check`` looked at; ``ok`` only if every finding is."""
+
+    spec: AclSpec
+    uniform_access: bool
+    findings: list[Finding]
+    scan: Scan | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the bucket is public the way ``spec`` asks."""
+        return all(f.ok for f in self.findings)
+
+
+ProgressFn = Callable[[str], None]
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def normalize_spec(
+    bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"
+) -> AclSpec:
+    """Validate and normalise (``AllUsers``→``allUsers``, ``R``→``READER``) or raise."""
+    bucket = bucket.removeprefix("gs://").rstrip("/")
+    if not _BUCKET_RE.match(bucket) or any(len(p) > 63 for p in bucket.split(".")):
+        raise InvalidSpecError(
+            f"invalid bucket name {bucket!r}: 3-63 characters (222 if dotted, 63 per part) of "
+            "a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit"
+        )
+    entity = ENTITY_ALIASES.get(entity.lower(), entity)
+    if not _ENTITY_RE.match(entity):
+        raise InvalidSpecError(
+            f"invalid entity {entity!r}: allowed are allUsers, allAuthenticatedUsers, "
+            "user-EMAIL, group-EMAIL, domain-DOMAIN, project-(owners|editors|viewers)-ID"
+        )
+    norm_role = ROLE_ALIASES.get(role.lower())
+    if norm_role is None:
+        raise InvalidSpecError(f"invalid role {role!r}: object ACL roles are READER and OWNER")
+    if entity in ENTITY_ALIASES.values() and norm_role == "OWNER":
+        raise InvalidSpecError(f"{entity} cannot be an OWNER: GCS allows READER only")
+    return AclSpec(bucket=bucket, prefix=prefix, entity=entity, role=norm_role)
+
+
+def _check_settings(settings: RunSettings) -> None:
+    if settings.workers < 1 or settings.workers > 256:
+        raise InvalidSpecError(f"workers must be 1..256, got {settings.workers}")
+    if not 1 <= settings.page_size <= 1000:
+        raise InvalidSpecError(f"page size must be 1..1000, got {settings.page_size}")
+    if settings.retry_deadline_s <= 0:
+        raise InvalidSpecError(f"retry deadline must be > 0 s, got {settings.retry_deadline_s}")
+
+
+# ----------------------------------------------------------------------------- ACL helpers
+
+
+def holds(acl: list[dict[str, Any]], entity: str, role: str) -> bool:
+    """True if ``acl`` gives ``entity`` the role or a higher one."""
+    return any(
+        e.get("entity") == entity and _ROLE_RANK.get(e.get("role", ""), 0) >= _ROLE_RANK[role]
+        for e in acl
+    )
+
+
+def with_grant(acl: list[dict[str, Any]], entity: str, role: str) -> list[dict[str, str]]:
+    """``acl`` (entity/role only) with ``entity`` set to ``role`` (GCS keeps one per entity)."""
+    kept = [_bare(e) for e in acl if e.get("entity") != entity]
+    return [*kept, {"entity": entity, "role": role}]
+
+
+def without_grant(acl: list[dict[str, Any]], entity: str, role: str) -> list[dict[str, str]]:
+    """``acl`` (entity/role only) without ``entity``'s entry if it is exactly ``role``."""
+    return [_bare(e) for e in acl if not (e.get("entity") == entity and e.get("role") == role)]
+
+
+def _bare(entry: dict[str, Any]) -> dict[str, str]:
+    # Read-only fields (etag, id, selfLink, ...) are not sent back.
+    return {"entity": str(entry["entity"]), "role": str(entry["role"])}
+
+
+def _needs_change(action: Action, acl: list[dict[str, Any]], spec: AclSpec) -> bool:
+    if action == "grant":
+        return not holds(acl, spec.entity, spec.role)
+    return any(e.get("entity") == spec.entity and e.get("role") == spec.role for e in acl)
+
+
+def _new_acl(action: Action, acl: list[dict[str, Any]], spec: AclSpec) -> list[dict[str, str]]:
+    if action == "grant":
+        return with_grant(acl, spec.entity, spec.role)
+    return without_grant(acl, spec.entity, spec.role)
+
+
+def iam_member(entity: str) -> str:
+    """The IAM member for an ACL entity (allUsers→allUsers, user-x→user:x, ...)."""
+    for kind in ("user", "group", "domain"):
+        if entity.startswith(f"{kind}-"):
+            return f"{kind}:{entity[len(kind) + 1 :]}"
+    return entity
+
+
+# ----------------------------------------------------------------------------- client
+
+
+class _Gcs:
+    """Clients (one per thread: requests sessions are not shared) and the retry policy."""
+
+    def __init__(self, settings: RunSettings) -> None:
+        self.settings = settings
+        self.emulator = os.environ.get(EMULATOR_ENV) or None
+        self.credentials: Credentials
+        if self.emulator:
+            self.credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+            self.project = settings.project or "emulator"
+        else:
+            try:
+                creds, default_project = google.auth.default(
+                    scopes=["https://www.googleapis.com/auth/devstorage.full_control"]
+                )
+            except google.auth.exceptions.DefaultCredentialsError as err:
+                first = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise CredentialsError(
+                    "no application default credentials: run `gcloud auth application-default "
+                    "login` or set GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST for "
+                    f"an emulator); {first}"
+                ) from err
+            self.credentials = creds
+            self.project = settings.project or default_project or None
+        self._local = threading.local()
+        self._clients: list[storage.Client] = []
+        self._lock = threading.Lock()
+        self.retry: Retry = DEFAULT_RETRY.with_delay(
+            initial=settings.retry_initial_s, maximum=settings.retry_max_s, multiplier=2.0
+        ).with_timeout(settings.retry_deadline_s)
+
+    @property
+    def endpoint(self) -> str:
+        """Where requests go, for messages."""
+        return self.emulator or "storage.googleapis.com"
+
+    def client(self) -> storage.Client:
+        """This thread's client."""
+        found: storage.Client | None = getattr(self._local, "client", None)
+        if found is None:
+            found = storage.Client(project=self.project, credentials=self.credentials)
+            self._local.client = found
+            with self._lock:
+                self._clients.append(found)
+        return found
+
+    def close(self) -> None:
+        """Close every client's HTTP session."""
+        with self._lock:
+            for c in self._clients:
+                c.close()
+            self._clients.clear()
+
+
+def _translate(err: Exception, spec: AclSpec, gcs: _Gcs, doing: str) -> GcsAclError:
+    """One-line error for a failure talking to GCS."""
+    if isinstance(err, api_exceptions.NotFound):
+        return BucketNotFoundError(
+            f"bucket gs://{spec.bucket} does not exist (or is not visible to these "
+            f"credentials) at {gcs.endpoint}; nothing changed"
+        )
+    if isinstance(err, api_exceptions.Forbidden):
+        return AccessDeniedError(
+            f"access denied (403) while {doing} on gs://{spec.bucket}: the credentials need "
+            "storage.buckets.get, storage.objects.list, storage.objects.getIamPolicy and "
+            "storage.objects.setIamPolicy (e.g. roles/storage.admin); "
+            f"GCS said: {_api_message(err)}"
+        )
+    if isinstance(err, api_exceptions.RetryError) or _is_transient(err):
+        cause = err.cause if isinstance(err, api_exceptions.RetryError) else err
+        return TransportError(
+            f"{gcs.endpoint} unreachable or failing while {doing} after retrying for "
+            f"{gcs.settings.retry_deadline_s:g}s: {_short(cause)}"
+        )
+    if isinstance(err, api_exceptions.GoogleAPICallError):
+        return RequestError(f"GCS rejected {doing} on gs://{spec.bucket}: {_api_message(err)}")
+    return RequestError(f"unexpected failure while {doing} on gs://{spec.bucket}: {_short(err)}")
+
+
+def _is_transient(err: BaseException | None) -> bool:
+    predicate: Callable[[BaseException], bool] = DEFAULT_RETRY._predicate
+    return err is not None and predicate(err)
+
+
+def _api_message(err: api_exceptions.GoogleAPICallError) -> str:
+    return _short(err.message or str(err))
+
+
+def _short(err: object) -> str:
+    text = str(err).strip().splitlines()
+    first = text[0] if text else type(err).__name__
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+def _bucket_meta(gcs: _Gcs, spec: AclSpec, doing: str) -> storage.Bucket:
+    try:
+        return gcs.client().get_bucket(spec.bucket, retry=gcs.retry)
+    except Exception as err:
+        raise _translate(err, spec, gcs, doing) from err
+
+
+def _ubla(bucket: storage.Bucket) -> bool:
+    return bool(bucket.iam_configuration.uniform_bucket_level_access_enabled)
+
+
+def _refuse_ubla(spec: AclSpec) -> UniformAccessError:
+    return UniformAccessError(
+        f"gs://{spec.bucket} has uniform bucket-level access on: object ACLs are disabled, "
+        f"nothing changed. Use the IAM mode instead: grant {IAM_ROLE_FOR[spec.role]} to "
+        f"{iam_member(spec.entity)} on the bucket (registry publicRead with "
+        "uniformBucketLevelAccess)"
+    )
+
+
+def _pages(
+    gcs: _Gcs, spec: AclSpec, summary_pages: Callable[[], None]
+) -> Iterator[list[tuple[str, int, list[dict[str, Any]] | None]]]:
+    """Pages of (name, metageneration, acl or None when the listing omitted it)."""
+    blobs = gcs.client().list_blobs(
+        spec.bucket,
+        prefix=spec.prefix or None,
+        page_size=gcs.settings.page_size,
+        projection="full",
+        fields="items(name,metageneration,acl(entity,role)),nextPageToken",
+        retry=gcs.retry,
+    )
+    for page in blobs.pages:
+        summary_pages()
+        yield [
+            (
+                b.name,
+                int(b.metageneration or 0),
+                b._properties.get("acl"),  # the listing's projection=full ACL, if it came
+            )
+            for b in page
+        ]
+
+
+# ----------------------------------------------------------------------------- grant / revoke
+
+
+def apply(
+    action: Action,
+    spec: AclSpec,
+    settings: RunSettings | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    skip: Callable[[str], bool] | None = None,
+) -> Summary:
+    """Grant (or revoke) ``spec`` on every object under its prefix and return the summary.
+
+    Idempotent: objects already as asked are counted, not patched. ``skip(name)`` excludes objects
+    (the dynamic provider's update uses it to keep what a new spec still covers). Raises a
+    :class:`GcsAclError` before any change for a missing bucket, 403 or uniform bucket-level
+    access, and mid-run (with ``summary`` set) if GCS stays unreachable or refuses.
+    """
+    settings = settings or RunSettings()
+    _check_settings(settings)
+    summary = Summary(action=action, spec=spec)
+    started = time.monotonic()
+    gcs = _Gcs(settings)
+    try:
+        bucket = _bucket_meta(gcs, spec, f"reading bucket gs://{spec.bucket}")
+        if _ubla(bucket):
+            raise _refuse_ubla(spec)
+        _run(action, spec, gcs, summary, progress, skip, started)
+    finally:
+        gcs.close()
+    return summary
+
+
+def _run(
+    action: Action,
+    spec: AclSpec,
+    gcs: _Gcs,
+    summary: Summary,
+    progress: ProgressFn | None,
+    skip: Callable[[str], bool] | None,
+    started: float,
+) -> None:
+    lock = threading.Lock()
+    last_report = [started]
+    fatal: list[GcsAclError] = []
+
+    def report(force: bool = False) -> None:
+        now = time.monotonic()
+        summary.elapsed_s = now - started
+        if progress and (force or now - last_report[0] >= gcs.settings.progress_interval_s):
+            last_report[0] = now
+            progress(
+                f"... {action} {spec.where}: scanned {summary.scanned} ({summary.pages} pages), "
+                f"changed {summary.changed}, unchanged {summary.already}, "
+                f"failed {summary.failed} ({summary.elapsed_s:.1f}s)"
+            )
+
+    def done(fut: Future[str], name: str) -> None:
+        try:
+            outcome = fut.result()
+        except GcsAclError as err:
+            with lock:
+                fatal.append(err)
+            return
+        with lock:
+            if outcome == "changed":
+                summary.changed += 1
+            elif outcome == "already":
+                summary.already += 1
+            elif outcome == "vanished":
+                summary.vanished += 1
+            else:
+                summary.failed += 1
+                if len(summary.failures) < 20:
+                    summary.failures.append((name, outcome))
+
+    def count_page() -> None:
+        summary.pages += 1
+
+    window = max(2 * gcs.settings.workers, 8)  # bounded queue: memory stays flat at any size
+    in_flight: dict[Future[str], str] = {}
+    error: GcsAclError | None = None
+    with ThreadPoolExecutor(gcs.settings.workers, thread_name_prefix="gcs-acl") as pool:
+        try:
+            for page in _pages(gcs, spec, count_page):
+                for name, metageneration, acl in page:
+                    if skip is not None and skip(name):
+                        continue
+                    summary.scanned += 1
+                    if acl is not None and not _needs_change(action, acl, spec):
+                        summary.already += 1
+                        continue
+                    while len(in_flight) >= window and not fatal:
+                        finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                        for f in finished:
+                            done(f, in_flight.pop(f))
+                    if fatal:
+                        break
+                    fut = pool.submit(_change_one, action, spec, gcs, name, metageneration, acl)
+                    in_flight[fut] = name
+                report()
+                if fatal:
+                    break
+        except GcsAclError as err:
+            error = err
+        except Exception as err:
+            error = _translate(err, spec, gcs, f"listing {spec.where}")
+        if error is not None or fatal:
+            # Stop early: what has not started never will; what is running finishes.
+            for f in [f for f in in_flight if f.cancel()]:
+                in_flight.pop(f)
+        for f in list(in_flight):
+            wait([f])
+            done(f, in_flight.pop(f))
+    error = error or (fatal[0] if fatal else None)
+    summary.elapsed_s = time.monotonic() - started
+    if error is not None:
+        error.summary = summary
+        raise error
+    summary.complete = True
+
+
+def _change_one(
+    action: Action,
+    spec: AclSpec,
+    gcs: _Gcs,
+    name: str,
+    metageneration: int,
+    acl: list[dict[str, Any]] | None,
+) -> str:
+    """Patch one object's ACL; returns changed/already/vanished or a failure reason."""
+    client = gcs.client()
+    blob = client.bucket(spec.bucket).blob(name)
+    for _attempt in range(4):
+        try:
+            if acl is None:  # the listing omitted the ACL: read it (and a fresh metageneration)
+                blob.reload(projection="full", retry=gcs.retry)
+                acl = blob._properties.get("acl") or []
+                metageneration = int(blob.metageneration or 0)
+            if not _needs_change(action, acl, spec):
+                return "already"
+            # Loaded from the listing, so save() needs no extra GET to rebuild its entities.
+            blob.acl.loaded = True
+            blob.acl.save(
+                acl=_new_acl(action, acl, spec),
+                client=client,
+                if_metageneration_match=metageneration,
+                retry=gcs.retry,
+            )
+            return "changed"
+        except api_exceptions.NotFound:
+            return "vanished"
+        except api_exceptions.PreconditionFailed:
+            acl = None  # changed under us: re-read and decide again
+        except Exception as err:
+            raise _translate(err, spec, gcs, f"patching the ACL of {name!r}") from err
+    return "object kept changing under us (412 four times)"
+
+
+# ----------------------------------------------------------------------------- scan / check
+
+
+def scan(spec: AclSpec, settings: RunSettings | None = None) -> Scan:
+    """List every object under the prefix and report which lack the entry (changes nothing).
+
+    Raises like :func:`apply` for a missing bucket, 403 and uniform bucket-level access.
+    """
+    settings = settings or RunSettings()
+    _check_settings(settings)
+    gcs = _Gcs(settings)
+    try:
+        bucket = _bucket_meta(gcs, spec, f"reading bucket gs://{spec.bucket}")
+        if _ubla(bucket):
+            raise _refuse_ubla(spec)
+        return _scan(gcs, spec)
+    finally:
+        gcs.close()
+
+
+def _scan(gcs: _Gcs, spec: AclSpec) -> Scan:
+    result = Scan(spec=spec)
+
+    def count_page() -> None:
+        result.pages += 1
+
+    try:
+        for page in _pages(gcs, spec, count_page):
+            for name, _mg, acl in page:
+                result.scanned += 1
+                if acl is None:
+                    blob = gcs.client().bucket(spec.bucket).blob(name)
+                    try:
+                        blob.reload(projection="full", retry=gcs.retry)
+                    except api_exceptions.NotFound:
+                        result.scanned -= 1
+                        continue
+                    acl = blob._properties.get("acl") or []
+                if holds(acl, spec.entity, spec.role):
+                    result.holding += 1
+                else:
+                    result.missing.append(name)
+    except Exception as err:
+        raise _translate(err, spec, gcs, f"listing {spec.where}") from err
+    return result
+
+
+def check(spec: AclSpec, settings: RunSettings | None = None) -> CheckReport:
+    """Is the bucket public as asked? Bucket ACL, default object ACL and objects; or, under
+    uniform bucket-level access, the IAM binding. Raises for a missing bucket or 403."""
+    settings = settings or RunSettings()
+    _check_settings(settings)
+    gcs = _Gcs(settings)
+    try:
+        bucket = _bucket_meta(gcs, spec, f"reading bucket gs://{spec.bucket}")
+        findings: list[Finding] = []
+        try:
+            if _ubla(bucket):
+                iam_role = IAM_ROLE_FOR[spec.role]
+                member = iam_member(spec.entity)
+                policy = bucket.get_iam_policy(retry=gcs.retry)
+                bound = member in policy.get(iam_role, set())
+                findings.append(
+                    Finding(
+                        bound,
+                        "IAM binding",
+                        f"{member} {'has' if bound else 'lacks'} {iam_role} on "
+                        f"gs://{spec.bucket} (uniform bucket-level access: ACLs do not apply)",
+                    )
+                )
+                return CheckReport(spec, True, findings, None)
+            bucket.acl.reload(retry=gcs.retry)
+            bucket_acl = list(bucket.acl)
+            ok = holds(bucket_acl, spec.entity, "READER")
+            findings.append(
+                Finding(
+                    ok,
+                    "bucket ACL",
+                    f"{spec.entity} {'has' if ok else 'lacks'} READER on gs://{spec.bucket}"
+                    + ("" if ok else " (it cannot list the objects)"),
+                )
+            )
+            bucket.default_object_acl.reload(retry=gcs.retry)
+            default_acl = list(bucket.default_object_acl)
+            ok = holds(default_acl, spec.entity, spec.role)
+            findings.append(
+                Finding(
+                    ok,
+                    "default object ACL",
+                    f"{spec.entity} {'has' if ok else 'lacks'} {spec.role} in the default "
+                    f"object ACL" + ("" if ok else " (new objects will not be public)"),
+                )
+            )
+        except Exception as err:
+            raise _translate(err, spec, gcs, "reading the bucket ACLs") from err
+        result = _scan(gcs, spec)
+        missing = len(result.missing)
+        shown = ", ".join(result.missing[:10]) + (" ..." if missing > 10 else "")
+        findings.append(
+            Finding(
+                missing == 0,
+                "objects",
+                f"{result.holding} of {result.scanned} objects under {spec.where} hold "
+                f"{spec.entry}"
+                + (f"; {missing} lack it: {shown}" if missing else ""),
+            )
+        )
+        return CheckReport(spec, False, findings, result)
+    finally:
+        gcs.close()
+
+
+def with_settings(settings: RunSettings | None, **changes: Any) -> RunSettings:
+    """``settings`` (or the defaults) with some fields replaced."""
+    return replace(settings or RunSettings(), **changes)

@@ -1,0 +1,112 @@
+"""Runs gcp-storage-emulator for the tests and the benchmark, with two documented adjustments.
+
+Usage: ``python tests/gcs_acl/emulator_server.py --port N [--data-dir DIR]`` (in memory unless a
+data directory is given; loopback only). It is the emulator from PyPI, started through its own
+``create_server``; only two behaviours of version 2026.7 are adjusted, each to match real GCS or
+to remove a cost that changes nothing observable:
+
+1. ``objects.list`` ignores ``maxResults``/``pageToken`` and always answers with one page. Real
+   GCS pages (at most 1,000 items a page, an opaque ``nextPageToken``), and the engine's
+   pagination is exactly what the tests must exercise, so the list handler is wrapped to page the
+   emulator's own (name-sorted) answer the way GCS does.
+2. In memory, the emulator re-serialises its whole metadata (every object of every bucket) to an
+   in-memory ``.meta`` file after every write; that file is only read back at start-up, which an
+   in-memory server never does again. That makes each write O(total objects) and a 5,000-object
+   bucket take minutes, so in memory the write is skipped. On disk (``--data-dir``) it is kept,
+   because there it is the persistence that lets a killed emulator restart with its data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from gcp_storage_emulator import server as emu_server
+from gcp_storage_emulator.handlers import objects as emu_objects
+from gcp_storage_emulator.storage import Storage
+
+GCS_MAX_PAGE = 1000  # objects.list maxResults upper bound (and default) on real GCS
+
+
+def _paged_ls(original: Any) -> Any:
+    def ls(request: Any, response: Any, storage: Any, *args: Any, **kwargs: Any) -> None:
+        original(request, response, storage, *args, **kwargs)
+        if response.status != 200 or not isinstance(response._content, str):
+            return
+        body = json.loads(response._content)
+        query = request.query
+        size = min(int(query.get("maxResults", [GCS_MAX_PAGE])[0]), GCS_MAX_PAGE)
+        start = 0
+        if query.get("pageToken"):
+            start = int(base64.urlsafe_b64decode(query["pageToken"][0]).decode())
+        items = body.get("items") or []
+        body["items"] = items[start : start + size]
+        if start + size < len(items):
+            body["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        response.json(body)
+
+    return ls
+
+
+def _patch_emulator(in_memory: bool) -> None:
+    paged = _paged_ls(emu_objects.ls)
+    # The routing table holds the handler functions themselves: swap every reference to ls.
+    emu_server.HANDLERS = tuple(
+        (regex, {m: (paged if h is emu_objects.ls else h) for m, h in handlers.items()})
+        for regex, handlers in emu_server.HANDLERS
+    )
+    if in_memory:
+        original_write = Storage._write_config_to_file
+
+        def write_config(self: Storage) -> None:
+            if not self._use_memory_fs:
+                original_write(self)
+
+        Storage._write_config_to_file = write_config  # type: ignore[method-assign]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", default=None, help="persist here (default: in memory)")
+    parser.add_argument("--threaded", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    in_memory = args.data_dir is None
+    _patch_emulator(in_memory)
+    if args.threaded:
+        import http.server as hs
+        class T(hs.ThreadingHTTPServer):
+            request_queue_size = 256
+        hs.HTTPServer = T
+    if args.latency_ms:
+        import time
+        orig = emu_server.Router.handle
+        def handle(self, method):
+            time.sleep(args.latency_ms / 1000)
+            orig(self, method)
+        emu_server.Router.handle = handle
+    logging.basicConfig(level=logging.CRITICAL)
+    srv = emu_server.create_server(
+        "127.0.0.1", args.port, in_memory=in_memory, data_dir=args.data_dir
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    srv.start()
+    print(f"ready {args.port}", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    srv.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
