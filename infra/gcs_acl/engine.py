@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import google.auth
@@ -59,6 +59,11 @@ class GcsAclError(Exception):
 
 class InvalidSpecError(GcsAclError):
     """A bucket name, entity, role or setting that GCS would reject; nothing was sent."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        """The input at fault (bucket, entity, role, ...)."""
 
 
 class BucketNotFoundError(GcsAclError):
@@ -219,37 +224,60 @@ ProgressFn = Callable[[str], None]
 # ----------------------------------------------------------------------------- validation
 
 
-def normalize_spec(
-    bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"
-) -> AclSpec:
-    """Validate and normalise (``AllUsers``→``allUsers``, ``R``→``READER``) or raise."""
+def normalize_bucket(bucket: str) -> str:
+    """``bucket`` without ``gs://``, or :class:`InvalidSpecError` naming what is allowed."""
     bucket = bucket.removeprefix("gs://").rstrip("/")
     if not _BUCKET_RE.match(bucket) or any(len(p) > 63 for p in bucket.split(".")):
         raise InvalidSpecError(
             f"invalid bucket name {bucket!r}: 3-63 characters (222 if dotted, 63 per part) of "
-            "a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit"
+            "a-z, 0-9, '-', '_', '.', starting and ending with a letter or digit",
+            field="bucket",
         )
+    return bucket
+
+
+def normalize_entity(entity: str) -> str:
+    """The API spelling of ``entity`` (``AllUsers`` -> ``allUsers``) or InvalidSpecError."""
     entity = ENTITY_ALIASES.get(entity.lower(), entity)
     if not _ENTITY_RE.match(entity):
         raise InvalidSpecError(
             f"invalid entity {entity!r}: allowed are allUsers, allAuthenticatedUsers, "
-            "user-EMAIL, group-EMAIL, domain-DOMAIN, project-(owners|editors|viewers)-ID"
+            "user-EMAIL, group-EMAIL, domain-DOMAIN, project-(owners|editors|viewers)-ID",
+            field="entity",
         )
-    norm_role = ROLE_ALIASES.get(role.lower())
-    if norm_role is None:
-        raise InvalidSpecError(f"invalid role {role!r}: object ACL roles are READER and OWNER")
+    return entity
+
+
+def normalize_role(role: str) -> str:
+    """READER or OWNER (``R``/``O``/any case accepted) or :class:`InvalidSpecError`."""
+    norm = ROLE_ALIASES.get(role.lower())
+    if norm is None:
+        raise InvalidSpecError(
+            f"invalid role {role!r}: object ACL roles are READER and OWNER", field="role"
+        )
+    return norm
+
+
+def normalize_spec(
+    bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"
+) -> AclSpec:
+    """Validate and normalise every field (``AllUsers``, ``R`` and ``gs://`` accepted) or raise."""
+    entity = normalize_entity(entity)
+    norm_role = normalize_role(role)
     if entity in ENTITY_ALIASES.values() and norm_role == "OWNER":
-        raise InvalidSpecError(f"{entity} cannot be an OWNER: GCS allows READER only")
-    return AclSpec(bucket=bucket, prefix=prefix, entity=entity, role=norm_role)
+        raise InvalidSpecError(f"{entity} cannot be an OWNER: GCS allows READER only", field="role")
+    return AclSpec(bucket=normalize_bucket(bucket), prefix=prefix, entity=entity, role=norm_role)
 
 
 def _check_settings(settings: RunSettings) -> None:
     if settings.workers < 1 or settings.workers > 256:
-        raise InvalidSpecError(f"workers must be 1..256, got {settings.workers}")
+        raise InvalidSpecError(f"workers must be 1..256, got {settings.workers}", "workers")
     if not 1 <= settings.page_size <= 1000:
-        raise InvalidSpecError(f"page size must be 1..1000, got {settings.page_size}")
+        raise InvalidSpecError(f"page size must be 1..1000, got {settings.page_size}", "page_size")
     if settings.retry_deadline_s <= 0:
-        raise InvalidSpecError(f"retry deadline must be > 0 s, got {settings.retry_deadline_s}")
+        raise InvalidSpecError(
+            f"retry deadline must be > 0 s, got {settings.retry_deadline_s}", "retry_deadline_s"
+        )
 
 
 # ----------------------------------------------------------------------------- ACL helpers
@@ -309,6 +337,7 @@ class _Gcs:
         self.settings = settings
         self.emulator = os.environ.get(EMULATOR_ENV) or None
         self.credentials: Credentials
+        self.project: str | None
         if self.emulator:
             self.credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
             self.project = settings.project or "emulator"
@@ -460,143 +489,150 @@ def apply(
     """
     settings = settings or RunSettings()
     _check_settings(settings)
-    summary = Summary(action=action, spec=spec)
-    started = time.monotonic()
     gcs = _Gcs(settings)
     try:
         bucket = _bucket_meta(gcs, spec, f"reading bucket gs://{spec.bucket}")
         if _ubla(bucket):
             raise _refuse_ubla(spec)
-        _run(action, spec, gcs, summary, progress, skip, started)
+        return _Run(action, spec, gcs, progress, skip).run()
     finally:
         gcs.close()
-    return summary
 
 
-def _run(
-    action: Action,
-    spec: AclSpec,
-    gcs: _Gcs,
-    summary: Summary,
-    progress: ProgressFn | None,
-    skip: Callable[[str], bool] | None,
-    started: float,
-) -> None:
-    lock = threading.Lock()
-    last_report = [started]
-    fatal: list[GcsAclError] = []
+class _Run:
+    """One grant/revoke pass: list pages, patch what needs it through a bounded pool."""
 
-    def report(force: bool = False) -> None:
+    def __init__(
+        self,
+        action: Action,
+        spec: AclSpec,
+        gcs: _Gcs,
+        progress: ProgressFn | None,
+        skip: Callable[[str], bool] | None,
+    ) -> None:
+        self.action = action
+        self.spec = spec
+        self.gcs = gcs
+        self.progress = progress
+        self.skip = skip
+        self.summary = Summary(action=action, spec=spec)
+        self.started = time.monotonic()
+        self.last_report = self.started
+        self.lock = threading.Lock()
+        self.fatal: list[GcsAclError] = []
+        self.in_flight: dict[Future[str], str] = {}
+
+    def run(self) -> Summary:
+        """Do the pass; raises the first fatal error with the partial summary attached."""
+        error: GcsAclError | None = None
+        with ThreadPoolExecutor(self.gcs.settings.workers, thread_name_prefix="gcs-acl") as pool:
+            try:
+                self._feed(pool)
+            except GcsAclError as err:
+                error = err
+            except Exception as err:
+                error = _translate(err, self.spec, self.gcs, f"listing {self.spec.where}")
+            if error is not None or self.fatal:
+                # Stop early: what has not started never will; what is running finishes.
+                for f in [f for f in self.in_flight if f.cancel()]:
+                    self.in_flight.pop(f)
+            for f in list(self.in_flight):
+                wait([f])
+                self._done(f)
+        error = error or (self.fatal[0] if self.fatal else None)
+        self.summary.elapsed_s = time.monotonic() - self.started
+        if error is not None:
+            error.summary = self.summary
+            raise error
+        self.summary.complete = True
+        return self.summary
+
+    def _feed(self, pool: ThreadPoolExecutor) -> None:
+        # A bounded window of submitted futures keeps memory flat for any number of objects.
+        window = max(2 * self.gcs.settings.workers, 8)
+        for page in _pages(self.gcs, self.spec, self._count_page):
+            for name, metageneration, acl in page:
+                if self.skip is not None and self.skip(name):
+                    continue
+                self.summary.scanned += 1
+                if acl is not None and not _needs_change(self.action, acl, self.spec):
+                    self.summary.already += 1
+                    continue
+                while len(self.in_flight) >= window and not self.fatal:
+                    finished, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        self._done(f)
+                if self.fatal:
+                    return
+                fut = pool.submit(self._change_one, name, metageneration, acl)
+                self.in_flight[fut] = name
+            self._report()
+
+    def _count_page(self) -> None:
+        self.summary.pages += 1
+
+    def _report(self) -> None:
         now = time.monotonic()
-        summary.elapsed_s = now - started
-        if progress and (force or now - last_report[0] >= gcs.settings.progress_interval_s):
-            last_report[0] = now
-            progress(
-                f"... {action} {spec.where}: scanned {summary.scanned} ({summary.pages} pages), "
-                f"changed {summary.changed}, unchanged {summary.already}, "
-                f"failed {summary.failed} ({summary.elapsed_s:.1f}s)"
+        s = self.summary
+        s.elapsed_s = now - self.started
+        if self.progress and now - self.last_report >= self.gcs.settings.progress_interval_s:
+            self.last_report = now
+            self.progress(
+                f"... {self.action} {self.spec.where}: scanned {s.scanned} ({s.pages} pages), "
+                f"changed {s.changed}, unchanged {s.already}, failed {s.failed} "
+                f"({s.elapsed_s:.1f}s)"
             )
 
-    def done(fut: Future[str], name: str) -> None:
+    def _done(self, fut: Future[str]) -> None:
+        name = self.in_flight.pop(fut)
         try:
             outcome = fut.result()
         except GcsAclError as err:
-            with lock:
-                fatal.append(err)
+            with self.lock:
+                self.fatal.append(err)
             return
-        with lock:
+        s = self.summary
+        with self.lock:
             if outcome == "changed":
-                summary.changed += 1
+                s.changed += 1
             elif outcome == "already":
-                summary.already += 1
+                s.already += 1
             elif outcome == "vanished":
-                summary.vanished += 1
+                s.vanished += 1
             else:
-                summary.failed += 1
-                if len(summary.failures) < 20:
-                    summary.failures.append((name, outcome))
+                s.failed += 1
+                if len(s.failures) < 20:
+                    s.failures.append((name, outcome))
 
-    def count_page() -> None:
-        summary.pages += 1
-
-    window = max(2 * gcs.settings.workers, 8)  # bounded queue: memory stays flat at any size
-    in_flight: dict[Future[str], str] = {}
-    error: GcsAclError | None = None
-    with ThreadPoolExecutor(gcs.settings.workers, thread_name_prefix="gcs-acl") as pool:
-        try:
-            for page in _pages(gcs, spec, count_page):
-                for name, metageneration, acl in page:
-                    if skip is not None and skip(name):
-                        continue
-                    summary.scanned += 1
-                    if acl is not None and not _needs_change(action, acl, spec):
-                        summary.already += 1
-                        continue
-                    while len(in_flight) >= window and not fatal:
-                        finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                        for f in finished:
-                            done(f, in_flight.pop(f))
-                    if fatal:
-                        break
-                    fut = pool.submit(_change_one, action, spec, gcs, name, metageneration, acl)
-                    in_flight[fut] = name
-                report()
-                if fatal:
-                    break
-        except GcsAclError as err:
-            error = err
-        except Exception as err:
-            error = _translate(err, spec, gcs, f"listing {spec.where}")
-        if error is not None or fatal:
-            # Stop early: what has not started never will; what is running finishes.
-            for f in [f for f in in_flight if f.cancel()]:
-                in_flight.pop(f)
-        for f in list(in_flight):
-            wait([f])
-            done(f, in_flight.pop(f))
-    error = error or (fatal[0] if fatal else None)
-    summary.elapsed_s = time.monotonic() - started
-    if error is not None:
-        error.summary = summary
-        raise error
-    summary.complete = True
-
-
-def _change_one(
-    action: Action,
-    spec: AclSpec,
-    gcs: _Gcs,
-    name: str,
-    metageneration: int,
-    acl: list[dict[str, Any]] | None,
-) -> str:
-    """Patch one object's ACL; returns changed/already/vanished or a failure reason."""
-    client = gcs.client()
-    blob = client.bucket(spec.bucket).blob(name)
-    for _attempt in range(4):
-        try:
-            if acl is None:  # the listing omitted the ACL: read it (and a fresh metageneration)
-                blob.reload(projection="full", retry=gcs.retry)
-                acl = blob._properties.get("acl") or []
-                metageneration = int(blob.metageneration or 0)
-            if not _needs_change(action, acl, spec):
-                return "already"
-            # Loaded from the listing, so save() needs no extra GET to rebuild its entities.
-            blob.acl.loaded = True
-            blob.acl.save(
-                acl=_new_acl(action, acl, spec),
-                client=client,
-                if_metageneration_match=metageneration,
-                retry=gcs.retry,
-            )
-            return "changed"
-        except api_exceptions.NotFound:
-            return "vanished"
-        except api_exceptions.PreconditionFailed:
-            acl = None  # changed under us: re-read and decide again
-        except Exception as err:
-            raise _translate(err, spec, gcs, f"patching the ACL of {name!r}") from err
-    return "object kept changing under us (412 four times)"
+    def _change_one(self, name: str, metageneration: int, acl: list[dict[str, Any]] | None) -> str:
+        """Patch one object's ACL; returns changed/already/vanished or a failure reason."""
+        gcs, spec = self.gcs, self.spec
+        client = gcs.client()
+        blob = client.bucket(spec.bucket).blob(name)
+        for _attempt in range(4):
+            try:
+                if acl is None:  # listing omitted the ACL: read it and a fresh metageneration
+                    blob.reload(projection="full", retry=gcs.retry)
+                    acl = blob._properties.get("acl") or []
+                    metageneration = int(blob.metageneration or 0)
+                if not _needs_change(self.action, acl, spec):
+                    return "already"
+                # Loaded from the listing, so save() needs no extra GET to rebuild its entities.
+                blob.acl.loaded = True
+                blob.acl.save(
+                    acl=_new_acl(self.action, acl, spec),
+                    client=client,
+                    if_metageneration_match=metageneration,
+                    retry=gcs.retry,
+                )
+                return "changed"
+            except api_exceptions.NotFound:
+                return "vanished"
+            except api_exceptions.PreconditionFailed:
+                acl = None  # changed under us: re-read and decide again
+            except Exception as err:
+                raise _translate(err, spec, gcs, f"patching the ACL of {name!r}") from err
+        return "object kept changing under us (412 four times)"
 
 
 # ----------------------------------------------------------------------------- scan / check
@@ -627,16 +663,16 @@ def _scan(gcs: _Gcs, spec: AclSpec) -> Scan:
 
     try:
         for page in _pages(gcs, spec, count_page):
-            for name, _mg, acl in page:
-                result.scanned += 1
+            for name, _mg, listed_acl in page:
+                acl = listed_acl
                 if acl is None:
                     blob = gcs.client().bucket(spec.bucket).blob(name)
                     try:
                         blob.reload(projection="full", retry=gcs.retry)
                     except api_exceptions.NotFound:
-                        result.scanned -= 1
                         continue
                     acl = blob._properties.get("acl") or []
+                result.scanned += 1
                 if holds(acl, spec.entity, spec.role):
                     result.holding += 1
                 else:
@@ -702,15 +738,9 @@ def check(spec: AclSpec, settings: RunSettings | None = None) -> CheckReport:
                 missing == 0,
                 "objects",
                 f"{result.holding} of {result.scanned} objects under {spec.where} hold "
-                f"{spec.entry}"
-                + (f"; {missing} lack it: {shown}" if missing else ""),
+                f"{spec.entry}" + (f"; {missing} lack it: {shown}" if missing else ""),
             )
         )
         return CheckReport(spec, False, findings, result)
     finally:
         gcs.close()
-
-
-def with_settings(settings: RunSettings | None, **changes: Any) -> RunSettings:
-    """``settings`` (or the defaults) with some fields replaced."""
-    return replace(settings or RunSettings(), **changes)
