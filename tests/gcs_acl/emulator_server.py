@@ -1,9 +1,10 @@
-"""Runs gcp-storage-emulator for the tests and the benchmark, with two documented adjustments.
+"""Runs gcp-storage-emulator for the tests and the benchmark, with documented adjustments.
 
-Usage: ``python tests/gcs_acl/emulator_server.py --port N [--data-dir DIR]`` (in memory unless a
-data directory is given; loopback only). It is the emulator from PyPI, started through its own
-``create_server``; only two behaviours of version 2026.7 are adjusted, each to match real GCS or
-to remove a cost that changes nothing observable:
+Usage: ``python tests/gcs_acl/emulator_server.py --port N [--data-dir DIR] [--threaded]
+[--latency-ms MS]``; in memory unless a data directory is given; loopback only; prints
+``ready PORT`` once it serves. It is the emulator from PyPI, started through its own
+``create_server``; these behaviours of version 2026.7 are adjusted, each to match real GCS or to
+remove a cost that changes nothing observable:
 
 1. ``objects.list`` ignores ``maxResults``/``pageToken`` and always answers with one page. Real
    GCS pages (at most 1,000 items a page, an opaque ``nextPageToken``), and the engine's
@@ -12,24 +13,35 @@ to remove a cost that changes nothing observable:
 2. In memory, the emulator re-serialises its whole metadata (every object of every bucket) to an
    in-memory ``.meta`` file after every write; that file is only read back at start-up, which an
    in-memory server never does again. That makes each write O(total objects) and a 5,000-object
-   bucket take minutes, so in memory the write is skipped. On disk (``--data-dir``) it is kept,
-   because there it is the persistence that lets a killed emulator restart with its data.
+   bucket take minutes, so in memory the write is skipped.
+3. On disk (``--data-dir``) that write is the persistence that lets a killed emulator restart
+   with its data; it is made atomic (temporary file, then rename), because the tests SIGKILL the
+   emulator mid-run on purpose and a half-written ``.meta`` would not load again.
+
+Benchmark-only options: ``--threaded`` serves each connection on its own thread with a listen
+backlog of 128, as a real service does (the emulator serves one request at a time with a backlog
+of 5); ``--latency-ms`` sleeps that long before each request, standing in for the network round
+trip to real GCS, which a loopback emulator does not have.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import http.server
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from gcp_storage_emulator import server as emu_server
+from gcp_storage_emulator import storage as emu_storage
 from gcp_storage_emulator.handlers import objects as emu_objects
-from gcp_storage_emulator.storage import Storage
 
 GCS_MAX_PAGE = 1000  # objects.list maxResults upper bound (and default) on real GCS
 
@@ -62,48 +74,59 @@ def _patch_emulator(in_memory: bool) -> None:
         for regex, handlers in emu_server.HANDLERS
     )
     if in_memory:
-        original_write = Storage._write_config_to_file
+        emu_storage.Storage._write_config_to_file = lambda self: None
+        return
+    store_cls = emu_storage._FileStore
+    original_write = store_cls.write_bytes
 
-        def write_config(self: Storage) -> None:
-            if not self._use_memory_fs:
-                original_write(self)
+    def write_bytes(self: Any, rel: str, content: bytes) -> None:
+        if rel != ".meta":
+            original_write(self, rel, content)
+            return
+        target = Path(self._disk_path(rel))
+        tmp = target.with_name(".meta.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, target)
 
-        Storage._write_config_to_file = write_config  # type: ignore[method-assign]
+    store_cls.write_bytes = write_bytes
+
+
+class _ThreadedServer(http.server.ThreadingHTTPServer):
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="gcp-storage-emulator for tests and bench")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", default=None, help="persist here (default: in memory)")
-    parser.add_argument("--threaded", action="store_true")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--threaded", action="store_true", help="a thread per connection")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each request")
     args = parser.parse_args()
     in_memory = args.data_dir is None
     _patch_emulator(in_memory)
     if args.threaded:
-        import http.server as hs
-        class T(hs.ThreadingHTTPServer):
-            request_queue_size = 256
-        hs.HTTPServer = T
-    if args.latency_ms:
-        import time
-        orig = emu_server.Router.handle
-        def handle(self, method):
-            time.sleep(args.latency_ms / 1000)
-            orig(self, method)
-        emu_server.Router.handle = handle
+        # APIThread builds its server as http.server.HTTPServer(...): point that name here.
+        emu_server.server.HTTPServer = _ThreadedServer  # type: ignore[misc]
+    if args.latency_ms > 0:
+        handle = emu_server.Router.handle
+        delay = args.latency_ms / 1000
+
+        def delayed(self: Any, method: str) -> None:
+            time.sleep(delay)
+            handle(self, method)
+
+        emu_server.Router.handle = delayed
     logging.basicConfig(level=logging.CRITICAL)
     srv = emu_server.create_server(
         "127.0.0.1", args.port, in_memory=in_memory, data_dir=args.data_dir
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     srv.start()
     print(f"ready {args.port}", flush=True)
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+    stop.wait()
     srv.stop()
     return 0
 
