@@ -137,8 +137,8 @@ class ObjectAclProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Input changes (a new bucket replaces), else live drift: objects that lost the grant
         or were uploaded without it since the last apply."""
-        if not all(_known(news.get(k)) or k == "project" for k in ("bucket", "entity", "role")):
-            return DiffResult(changes=True)
+        if any(news.get(k) == rpc.UNKNOWN for k in INPUTS):
+            return DiffResult(changes=True)  # preview with computed inputs: decided at apply
         new = spec_of(news)
         old = spec_of(olds)
         if new.bucket != old.bucket:

@@ -118,7 +118,10 @@ def test_lifecycle_create_diff_read_update_delete(bucket, objects):
 
     # A new bucket replaces; an unknown input is a change.
     assert p.diff(created.id, switched.outs, props("other-bucket")).replaces == ["bucket"]
-    assert p.diff(created.id, switched.outs, props(bucket, entity=rpc.UNKNOWN)).changes is True
+    for key in ("bucket", "entity", "role", "prefix", "project"):
+        unknown = p.diff(created.id, switched.outs, {**switched.outs, key: rpc.UNKNOWN})
+        assert (unknown.changes, unknown.replaces) == (True, None), key
+    assert p.diff(created.id, switched.outs, {**switched.outs, "project": "p-2"}).changes is True
 
     p.delete(created.id, switched.outs)
     assert all(objects.acl(bucket, n) == [] for n in ["v1/a", "v1/b", "v1/c", "v1/d", "top"])
