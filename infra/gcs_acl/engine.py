@@ -44,6 +44,7 @@ ROLE_ALIASES = {"r": "READER", "reader": "READER", "o": "OWNER", "owner": "OWNER
 _ROLE_RANK = {"READER": 1, "WRITER": 2, "OWNER": 3}
 # Bucket names: 3-63 characters, or up to 222 when dotted with 63-character components.
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+SAMPLE = 100  # names of objects lacking the entry kept by a scan
 IAM_ROLE_FOR = {"READER": "roles/storage.objectViewer", "OWNER": "roles/storage.objectAdmin"}
 
 Action = Literal["grant", "revoke"]
@@ -189,8 +190,10 @@ class Scan:
     scanned: int = 0
     holding: int = 0
     """Objects that hold the entry (with the role or a higher one)."""
-    missing: list[str] = field(default_factory=list)
-    """Names of objects that lack it (all of them: drift is rare, a listing is bounded)."""
+    missing: int = 0
+    """Objects that lack it."""
+    sample: list[str] = field(default_factory=list)
+    """Names of the first ``SAMPLE`` objects that lack it (memory stays flat)."""
     pages: int = 0
 
 
@@ -676,7 +679,9 @@ def _scan(gcs: _Gcs, spec: AclSpec) -> Scan:
                 if holds(acl, spec.entity, spec.role):
                     result.holding += 1
                 else:
-                    result.missing.append(name)
+                    result.missing += 1
+                    if len(result.sample) < SAMPLE:
+                        result.sample.append(name)
     except Exception as err:
         raise _translate(err, spec, gcs, f"listing {spec.where}") from err
     return result
@@ -731,8 +736,8 @@ def check(spec: AclSpec, settings: RunSettings | None = None) -> CheckReport:
         except Exception as err:
             raise _translate(err, spec, gcs, "reading the bucket ACLs") from err
         result = _scan(gcs, spec)
-        missing = len(result.missing)
-        shown = ", ".join(result.missing[:10]) + (" ..." if missing > 10 else "")
+        missing = result.missing
+        shown = ", ".join(result.sample[:10]) + (" ..." if missing > 10 else "")
         findings.append(
             Finding(
                 missing == 0,

@@ -197,6 +197,6 @@ class ObjectAclProvider(ResourceProvider):
                 "objects_scanned": found.scanned,
                 "objects_granted": found.holding,
                 "objects_changed": int(props.get("objects_changed") or 0),
-                "objects_missing": len(found.missing),
+                "objects_missing": found.missing,
             },
         )
