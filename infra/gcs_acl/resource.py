@@ -17,7 +17,7 @@ import pulumi
 import pulumi.dynamic
 
 from infra.gcs_acl import engine
-from infra.gcs_acl.provider import ObjectAclProvider
+from infra.gcs_acl.provider import OUTPUTS, ObjectAclProvider
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,7 @@ class ObjectAclGrant(pulumi.dynamic.Resource, module="gcs_acl", name="ObjectAclG
             "entity": args.entity,
             "role": args.role,
             "prefix": args.prefix,
-            "objects_scanned": None,
-            "objects_granted": None,
-            "objects_changed": None,
-            "objects_missing": None,
+            # Computed by the provider: None asks Pulumi to expose them as outputs.
+            **dict.fromkeys(OUTPUTS),
         }
         super().__init__(ObjectAclProvider(), name, props, opts)
