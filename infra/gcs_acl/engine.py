@@ -338,7 +338,11 @@ class _Gcs:
 
     def __init__(self, settings: RunSettings) -> None:
         self.settings = settings
-        self.emulator = os.environ.get(EMULATOR_ENV) or None
+        emulator = os.environ.get(EMULATOR_ENV) or None
+        # Tools differ on whether the variable carries a scheme (host:port is common): accept both.
+        if emulator and "://" not in emulator:
+            emulator = f"http://{emulator}"
+        self.emulator = emulator
         self.credentials: Credentials
         self.project: str | None
         if self.emulator:
@@ -374,7 +378,10 @@ class _Gcs:
         """This thread's client."""
         found: storage.Client | None = getattr(self._local, "client", None)
         if found is None:
-            found = storage.Client(project=self.project, credentials=self.credentials)
+            options = {"api_endpoint": self.emulator} if self.emulator else None
+            found = storage.Client(
+                project=self.project, credentials=self.credentials, client_options=options
+            )
             self._local.client = found
             with self._lock:
                 self._clients.append(found)

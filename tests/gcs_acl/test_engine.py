@@ -313,6 +313,13 @@ def test_emulator_killed_mid_run_reports_progress_and_rerun_completes(
 
 
 @pytest.mark.emulator
+def test_emulator_host_without_scheme(bucket, objects, emulator, monkeypatch):
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"127.0.0.1:{emulator.port}")
+    objects.seed(bucket, ["a"])
+    assert engine.apply("grant", spec(bucket), FAST).changed == 1
+
+
+@pytest.mark.emulator
 def test_real_gcs_without_credentials_is_one_clear_error(monkeypatch):
     monkeypatch.delenv("STORAGE_EMULATOR_HOST")
     # GOOGLE_APPLICATION_CREDENTIALS points at a missing file (conftest): ADC fails at once.
