@@ -5,7 +5,8 @@ verifies the bucket ACL, the default object ACL and every object (or, under unif
 bucket-level access, the IAM binding) and exits 1 listing what is not public, so it doubles as a
 post-deploy check. Progress goes to stderr on long runs; the summary line goes to stdout.
 
-Exit codes: 0 done (or public), 1 failed / not public, 2 bad arguments.
+Exit codes: 0 done (or public), 1 failed / not public, 2 bad arguments, 130 interrupted (Ctrl-C:
+requests in flight finish, the partial summary is printed, a re-run completes).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"error: {exc}", file=err)
         if exc.summary is not None:
             print(f"partial progress: {exc.summary.line()}", file=err)
-        return 1
+        return 130 if isinstance(exc, engine.InterruptedRunError) else 1
     for name, reason in summary.failures:
         print(f"failed: {name}: {reason}", file=err)
     print(summary.line(), file=out)

@@ -91,6 +91,10 @@ class RequestError(GcsAclError):
     """GCS rejected a request for another reason (the API's message is included)."""
 
 
+class InterruptedRunError(GcsAclError):
+    """The operator interrupted the run (Ctrl-C); requests in flight were let finish."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class AclSpec:
     """One ACL entry on the objects of one bucket under one prefix."""
@@ -540,6 +544,10 @@ class _Run:
                 self._feed(pool)
             except GcsAclError as err:
                 error = err
+            except KeyboardInterrupt:
+                error = InterruptedRunError(
+                    f"interrupted during {self.action} on {self.spec.where}"
+                )
             except Exception as err:
                 error = _translate(err, self.spec, self.gcs, f"listing {self.spec.where}")
             if error is not None or self.fatal:

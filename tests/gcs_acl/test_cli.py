@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -121,3 +122,25 @@ def test_errors_are_one_line_with_exit_code(args, code, first_words):
 def test_usage_error_exit_2():
     out = cli("grant")
     assert out.returncode == 2 and "--bucket" in out.stderr
+
+
+def test_ctrl_c_exits_130_with_partial_progress(bucket, objects):
+    objects.seed(bucket, [f"o{i:04d}" for i in range(2500)])
+    args = ["grant", "--bucket", bucket, "--progress-interval", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.gcs_acl", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # printed once the first page is underway
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    rest = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 130
+    assert first.startswith(f"... grant gs://{bucket}/*: scanned 1000 (1 pages)")
+    assert f"error: interrupted during grant on gs://{bucket}/*" in rest
+    assert "partial progress: grant allUsers:READER" in rest and "INCOMPLETE" in rest
+    assert len(objects.public(bucket)) < 2500

@@ -313,6 +313,23 @@ def test_emulator_killed_mid_run_reports_progress_and_rerun_completes(
 
 
 @pytest.mark.emulator
+def test_ctrl_c_lets_requests_in_flight_finish_and_reports_progress(bucket, objects):
+    objects.seed(bucket, [f"o{i:03d}" for i in range(250)])
+
+    def interrupt(_line: str) -> None:
+        raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
+
+    settings = engine.RunSettings(page_size=100, progress_interval_s=0)
+    with pytest.raises(engine.InterruptedRunError) as err:
+        engine.apply("grant", spec(bucket), settings, progress=interrupt)
+    partial = err.value.summary
+    assert partial is not None and 0 < partial.changed < 250 and partial.pages == 1
+    assert len(objects.public(bucket)) == partial.changed  # nothing done but not counted
+    rerun = engine.apply("grant", spec(bucket), FAST)
+    assert (rerun.changed, rerun.already) == (250 - partial.changed, partial.changed)
+
+
+@pytest.mark.emulator
 def test_emulator_host_without_scheme(bucket, objects, emulator, monkeypatch):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"127.0.0.1:{emulator.port}")
     objects.seed(bucket, ["a"])
