@@ -137,7 +137,7 @@ class RunSettings:
     retry_max_s: float = 8.0
     """Longest single backoff delay in seconds."""
     progress_interval_s: float = 2.0
-    """Seconds between progress reports (0 = after every page and batch of objects)."""
+    """Seconds between progress reports, given after a list page (0 = after every page)."""
 
 
 @dataclass
@@ -401,17 +401,19 @@ class _Gcs:
 
 def _translate(err: Exception, spec: AclSpec, gcs: _Gcs, doing: str) -> GcsAclError:
     """One-line error for a failure talking to GCS."""
+    # The bucket is read before anything is changed: say so, an operator wants to know.
+    untouched = "; nothing changed" if doing.startswith("reading bucket") else ""
     if isinstance(err, api_exceptions.NotFound):
         return BucketNotFoundError(
             f"bucket gs://{spec.bucket} does not exist (or is not visible to these "
-            f"credentials) at {gcs.endpoint}; nothing changed"
+            f"credentials) at {gcs.endpoint}{untouched}"
         )
     if isinstance(err, api_exceptions.Forbidden):
         return AccessDeniedError(
             f"access denied (403) while {doing} on gs://{spec.bucket}: the credentials need "
             "storage.buckets.get, storage.objects.list, storage.objects.getIamPolicy and "
             "storage.objects.setIamPolicy (e.g. roles/storage.admin); "
-            f"GCS said: {_api_message(err)}"
+            f"GCS said: {_api_message(err)}{untouched}"
         )
     if isinstance(err, api_exceptions.RetryError) or _is_transient(err):
         cause = err.cause if isinstance(err, api_exceptions.RetryError) else err
