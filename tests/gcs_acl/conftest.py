@@ -1,0 +1,295 @@
+"""Fixtures for the gcs_acl tests: a real gcp-storage-emulator on loopback, buckets, seeding,
+and a fault-injecting proxy (429/503/403, concurrency count) in front of it.
+
+The emulator runs as a separate process (``emulator_server.py``: the PyPI emulator with the
+adjustments its docstring lists), in memory, one per test session; tests that kill it start
+their own, on disk. Every test gets ``STORAGE_EMULATOR_HOST`` pointing at it (the engine then
+uses anonymous credentials) and metadata/ADC variables that can only resolve to loopback.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import itertools
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SERVER = HERE / "emulator_server.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Emulator:
+    """One gcp-storage-emulator process on 127.0.0.1."""
+
+    def __init__(self, data_dir: Path | None = None, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.extra = extra
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Emulator:
+        self.port = free_port()
+        cmd = [sys.executable, str(SERVER), "--port", str(self.port), *self.extra]
+        if self.data_dir is not None:
+            cmd += ["--data-dir", str(self.data_dir)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line.startswith("ready"), f"emulator did not start: {line!r}"
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, connections refused from now on."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    emu = Emulator().start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> None:
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.url)
+    # Should anything ever look for real credentials, it finds none and asks only loopback.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(HERE / "no-such-credentials.json"))
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+
+
+def client_for(url: str) -> storage.Client:
+    return storage.Client(
+        project="test",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": url},
+    )
+
+
+@pytest.fixture
+def gcs(emulator: Emulator) -> Iterator[storage.Client]:
+    c = client_for(emulator.url)
+    yield c
+    c.close()
+
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def bucket(gcs: storage.Client, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty bucket (unique name per test)."""
+    name = f"acl-{next(_names):03d}-{request.node.name[:30].lower()}"
+    name = "".join(ch if ch.isalnum() or ch == "-" else "-" for ch in name).rstrip("-")
+    gcs.create_bucket(name)
+    return name
+
+
+class Objects:
+    """Test-side view of the emulator's objects (its own client, straight to the emulator)."""
+
+    def __init__(self, client: storage.Client) -> None:
+        self.client = client
+
+    def seed(self, bucket: str, names: list[str]) -> None:
+        """Create one tiny object per name: one upload, then server-side copies sent 100 to a
+        JSON-API batch request (2,500 objects in about a second instead of 2,500 uploads)."""
+        b = self.client.bucket(bucket)
+        src = b.blob("__seed-source__")
+        src.upload_from_string(b"x")
+        for i in range(0, len(names), 100):
+            with self.client.batch():
+                for name in names[i : i + 100]:
+                    b.copy_blob(src, b, name)
+        src.delete()
+
+    def acl(self, bucket: str, name: str) -> list[dict[str, str]]:
+        """The object's stored ACL, entity/role only."""
+        blob = self.client.bucket(bucket).blob(name)
+        blob.reload(projection="full")
+        return [{"entity": e["entity"], "role": e["role"]} for e in blob._properties["acl"]]
+
+    def set_acl(self, bucket: str, name: str, acl: list[dict[str, str]]) -> None:
+        """Replace an object's ACL behind the engine's back (a manual change)."""
+        blob = self.client.bucket(bucket).blob(name)
+        blob.acl.loaded = True
+        blob.acl.save(acl=acl, client=self.client)
+
+    def public(self, bucket: str, prefix: str = "") -> set[str]:
+        """Names of objects whose stored ACL has allUsers:READER."""
+        out = set()
+        for b in self.client.list_blobs(bucket, prefix=prefix or None, projection="full"):
+            entries = [(e["entity"], e["role"]) for e in b._properties.get("acl", [])]
+            if ("allUsers", "READER") in entries:
+                out.add(b.name)
+        return out
+
+
+@pytest.fixture
+def objects(gcs: storage.Client) -> Objects:
+    return Objects(gcs)
+
+
+class FaultProxy:
+    """HTTP proxy on loopback in front of the emulator.
+
+    ``rule(method, path, n)`` (n = 1-based count of requests so far) returns a status to answer
+    instead of forwarding (e.g. 503, 429, 403) or None to forward. Counts requests, injected
+    faults and the highest number of requests in flight at once.
+    """
+
+    def __init__(self, upstream_port: int, rule: Callable[[str, str, int], int | None]) -> None:
+        self.upstream_port = upstream_port
+        self.rule = rule
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.injected: list[tuple[str, str, int]] = []
+        self.active = 0
+        self.max_active = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def _any(self) -> None:
+                with proxy.lock:
+                    proxy.requests += 1
+                    n = proxy.requests
+                    proxy.active += 1
+                    proxy.max_active = max(proxy.max_active, proxy.active)
+                try:
+                    self._serve(n)
+                finally:
+                    with proxy.lock:
+                        proxy.active -= 1
+
+            def _serve(self, n: int) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                status = proxy.rule(self.command, self.path, n)
+                if status is not None:
+                    with proxy.lock:
+                        proxy.injected.append((self.command, self.path, status))
+                    payload = json.dumps(
+                        {"error": {"code": status, "message": f"injected {status}"}}
+                    ).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fault_proxy(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Callable[[str, str, int], int | None]], FaultProxy]]:
+    """Factory: start a FaultProxy with a rule and point STORAGE_EMULATOR_HOST at it."""
+    made: list[FaultProxy] = []
+
+    def make(rule: Callable[[str, str, int], int | None]) -> FaultProxy:
+        p = FaultProxy(emulator.port, rule)
+        made.append(p)
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", p.url)
+        return p
+
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
+def own_emulator(tmp_path: Path) -> Iterator[Callable[[], Emulator]]:
+    """Factory for emulators on disk under tmp_path (they survive a kill); all stopped after."""
+    made: list[Emulator] = []
+
+    def make() -> Emulator:
+        emu = Emulator(tmp_path / "emulator-data").start()
+        made.append(emu)
+        return emu
+
+    yield make
+    for emu in made:
+        emu.stop()
+
+
+@pytest.fixture
+def objects_at() -> Iterator[Callable[[str], Objects]]:
+    """Factory: an Objects view of the emulator at a URL (for tests' own emulators)."""
+    clients: list[storage.Client] = []
+
+    def make(url: str) -> Objects:
+        c = client_for(url)
+        clients.append(c)
+        return Objects(c)
+
+    yield make
+    for c in clients:
+        c.close()
