@@ -21,6 +21,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from infra.config import RegistrySettings
+from infra.gcs_acl.resource import ObjectAclGrant, ObjectAclGrantArgs
 
 ALL_USERS = "allUsers"
 AR_READER = "roles/artifactregistry.reader"
@@ -130,14 +131,23 @@ class Registry(pulumi.ComponentResource):
             )
             return
         # gsutil acl ch -u AllUsers:R gs://artifacts.<project>.appspot.com
-        gcp.storage.BucketAccessControl(
+        bucket_acl = gcp.storage.BucketAccessControl(
             f"{name}-public-bucket-acl", bucket=bucket, entity=ALL_USERS, role="READER", opts=child
         )
         # gsutil defacl ch -u AllUsers:R gs://artifacts.<project>.appspot.com
-        gcp.storage.DefaultObjectAccessControl(
+        default_acl = gcp.storage.DefaultObjectAccessControl(
             f"{name}-public-default-object-acl",
             bucket=bucket,
             entity=ALL_USERS,
             role="READER",
             opts=child,
+        )
+        # gsutil acl ch -r -u AllUsers:R gs://artifacts.<project>.appspot.com: the objects that
+        # exist already (new ones inherit the default object ACL above).
+        ObjectAclGrant(
+            f"{name}-public-objects",
+            ObjectAclGrantArgs(
+                bucket=bucket, project=args.project, entity=ALL_USERS, role="READER"
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket_acl, default_acl]),
         )

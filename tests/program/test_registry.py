@@ -12,6 +12,7 @@ AR_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
 BUCKET_ACL = "gcp:storage/bucketAccessControl:BucketAccessControl"
 DEFAULT_ACL = "gcp:storage/defaultObjectAccessControl:DefaultObjectAccessControl"
 BUCKET_IAM = "gcp:storage/bucketIAMMember:BucketIAMMember"
+DYNAMIC = "pulumi-python:dynamic:Resource"
 
 
 def members(r: Render, typ: str) -> list[str]:
@@ -70,6 +71,7 @@ def test_legacy_bucket_with_uniform_access_uses_iam(render_stack: Renderer) -> N
         "dev", ["registry.mode=legacy-bucket", "registry.uniformBucketLevelAccess=true"]
     )
     assert not r.of_type(BUCKET_ACL) and not r.of_type(DEFAULT_ACL)
+    assert not r.of_type(DYNAMIC), "no ACLs to grant under uniform bucket-level access"
     public = [plain(x) for x in r.of_type(BUCKET_IAM) if plain(x)["member"] == "allUsers"]
     assert public == [
         {
@@ -82,5 +84,5 @@ def test_legacy_bucket_with_uniform_access_uses_iam(render_stack: Renderer) -> N
 
 def test_legacy_bucket_private_has_no_public_grant(render_stack: Renderer) -> None:
     r = render_stack("dev", ["registry.mode=legacy-bucket", "registry.publicRead=false"])
-    assert not r.of_type(BUCKET_ACL) and not r.of_type(DEFAULT_ACL)
+    assert not r.of_type(BUCKET_ACL) and not r.of_type(DEFAULT_ACL) and not r.of_type(DYNAMIC)
     assert "allUsers" not in members(r, BUCKET_IAM)
