@@ -134,6 +134,9 @@ class Cluster(pulumi.ComponentResource):
                 "image_type": IMAGE_TYPE,
             },
             networking_mode="VPC_NATIVE",
+            # Dataplane V2 (eBPF) enforces the apps' NetworkPolicies; it can only be chosen
+            # when a cluster is created.
+            datapath_provider="ADVANCED_DATAPATH",
             ip_allocation_policy={},
             release_channel={"channel": s.release_channel},
             min_master_version=s.version,

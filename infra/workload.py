@@ -65,6 +65,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._deployment(name, args, app.idle_color, depends_on=[self.service.live])
+        self._network_policy(name, app)
         self.active_color = pulumi.Output.from_input(app.active_color)
         self.register_outputs(
             {
@@ -76,6 +77,32 @@ class BlueGreenApp(pulumi.ComponentResource):
 
     def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=depends_on)
+
+    def _network_policy(self, name: str, app: AppSettings) -> None:
+        """Both colors accept traffic on their serving port only (from anywhere: the load
+        balancer and the preview Service's clients); every other port is closed. Enforced by
+        GKE Dataplane V2, which the cluster enables."""
+        selector_labels = {"app": app.name, "type": app.type_label}
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-ingress",
+            metadata=_meta.ObjectMetaArgs(
+                name=f"{app.deployment_prefix}-ingress", labels=selector_labels
+            ),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=_meta.LabelSelectorArgs(match_labels=selector_labels),
+                policy_types=["Ingress"],
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        ports=[
+                            k8s.networking.v1.NetworkPolicyPortArgs(
+                                port=app.port_name, protocol="TCP"
+                            )
+                        ]
+                    )
+                ],
+            ),
+            opts=self._child(),
+        )
 
     def _deployment(
         self, name: str, args: BlueGreenAppArgs, color: Color, depends_on: list[pulumi.Resource]

@@ -27,6 +27,7 @@ def test_cluster_baseline(render_stack: Renderer, stack: str) -> None:
     assert c["loggingService"] == "logging.googleapis.com/kubernetes"
     assert c["monitoringService"] == "monitoring.googleapis.com/kubernetes"
     assert c["networkingMode"] == "VPC_NATIVE"
+    assert c["datapathProvider"] == "ADVANCED_DATAPATH", "enforces the apps' NetworkPolicies"
 
 
 @pytest.mark.parametrize("stack", GKE_STACKS)

@@ -182,7 +182,7 @@ def test_written_manifests_validate_strictly(tmp_path: Path) -> None:
     """The files as written (YAML round trip) for one stack."""
     assert main(["--stack", "imageview", "--out", str(tmp_path)]) == 0
     files = sorted((tmp_path / "manifests").glob("*.yaml"))
-    assert len(files) == 8
+    assert len(files) == 9
     validate([yaml.safe_load(f.read_text()) for f in files], "imageview")
 
 

@@ -139,3 +139,30 @@ def test_configmaps_and_secrets_are_auto_named(render_stack: Renderer) -> None:
             assert "name" not in (x.inputs.get("metadata") or {}), (
                 f"{x.name}: an explicit name would stop a data change from rolling out"
             )
+
+
+@pytest.mark.parametrize("stack", ["imageview", "dev", "prod", "local"])
+def test_network_policy_opens_only_the_serving_port(render_stack: Renderer, stack: str) -> None:
+    r = render_stack(stack)
+    policies = [m for m in r.manifests() if m["kind"] == "NetworkPolicy"]
+    deployments = [m for m in r.manifests() if m["kind"] == "Deployment"]
+    assert len(policies) * 2 == len(deployments), "one policy per app, covering both colors"
+    for policy in policies:
+        spec = policy["spec"]
+        assert spec["policyTypes"] == ["Ingress"]
+        covered = [
+            d
+            for d in deployments
+            if spec["podSelector"]["matchLabels"].items()
+            <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert {d["spec"]["template"]["metadata"]["labels"]["color"] for d in covered} == {
+            "blue",
+            "green",
+        }, policy["metadata"]["name"]
+        (rule,) = spec["ingress"]
+        port_names = {
+            p["name"] for p in covered[0]["spec"]["template"]["spec"]["containers"][0]["ports"]
+        }
+        assert [p["port"] for p in rule["ports"]] == sorted(port_names)
+        assert "from" not in rule, "the load balancer reaches pods from outside the cluster"
