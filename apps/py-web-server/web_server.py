@@ -9,6 +9,7 @@ that stops accepting, lets in-flight requests finish and exits within 2 s (also 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -162,6 +163,10 @@ def parse_port(raw: str | None) -> int:
 
 async def main() -> None:
     port = parse_port(os.environ.get("PORT"))
+    # Requests Tornado's parser rejects (400, oversized head) never reach a handler; its one
+    # "Malformed HTTP message from ..." line per such request stands in for the access-log line.
+    logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(message)s")
+    logging.getLogger("tornado.general").setLevel(logging.INFO)
     log = AccessLog()
     # The HTTPServer needs the Application and the handlers need the server (for its draining
     # flag): create the server first and hand it over through the settings.

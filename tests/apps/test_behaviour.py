@@ -100,11 +100,15 @@ def test_oversized_headers_are_431_and_server_survives(start_app, name):
 @pytest.mark.parametrize(
     "payload", [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n"]
 )
-def test_malformed_requests_are_400(start_app, name, payload):
+def test_malformed_requests_are_400_and_logged(start_app, name, payload):
     app = start_app(name)
+    before = len(app.lines)
     answer = _raw(app.port, payload)
     assert answer.startswith(b"HTTP/1.1 400 "), f"{name}: {payload!r} answered {answer[:60]!r}"
     assert app.request("GET", "/")[0] == 200
+    app.wait_for_line('"GET / HTTP/1.1" 200 ')
+    rejected = app.lines[before:-1]
+    assert len(rejected) == 1, f"{name}: wanted one log line for the bad request, got {rejected}"
 
 
 @pytest.mark.parametrize("name", ALL_APPS)

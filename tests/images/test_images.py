@@ -290,7 +290,7 @@ def test_sigterm_stops_every_container_cleanly(images, run_container):
 # --- what is inside the images ------------------------------------------------------------
 
 
-def test_images_run_as_numeric_non_root_user(images, run_container):
+def test_images_run_as_non_root_with_the_app_as_pid_1(images, run_container):
     for image in images.values():
         config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image.tag))
         assert config["User"] == "10001:10001", f"{image.app}: USER {config['User']!r}"
@@ -299,6 +299,10 @@ def test_images_run_as_numeric_non_root_user(images, run_container):
         # Exec-form CMD: PID 1 is the app itself, not a shell that would swallow SIGTERM.
         pid1 = docker("exec", box.id, "cat", "/proc/1/cmdline").split("\0")[0]
         assert pid1 in ("node", "python3"), f"{image.app}: PID 1 is {pid1!r}"
+        # The HEALTHCHECK command works inside the image (as the same user, read-only root).
+        check = config["Healthcheck"]["Test"]
+        assert check[0] == "CMD", f"{image.app}: HEALTHCHECK {check}"
+        docker("exec", box.id, *check[1:])
 
 
 def _added_files(
