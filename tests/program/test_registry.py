@@ -12,7 +12,7 @@ AR_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
 BUCKET_ACL = "gcp:storage/bucketAccessControl:BucketAccessControl"
 DEFAULT_ACL = "gcp:storage/defaultObjectAccessControl:DefaultObjectAccessControl"
 BUCKET_IAM = "gcp:storage/bucketIAMMember:BucketIAMMember"
-DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC = "pulumi-python:dynamic/gcs_acl:ObjectAclGrant"
 
 
 def members(r: Render, typ: str) -> list[str]:
@@ -64,6 +64,17 @@ def test_legacy_bucket_acls_are_s1(render_stack: Renderer) -> None:
         "serviceAccount:dev-nodes@gke-bluegreen-dev.iam.gserviceaccount.com"
     ]
     assert r.outputs["registry_url"] == "gcr.io/gke-bluegreen-dev"
+    # S1's recursive `acl ch -r`: the objects already there, after both ACL resources.
+    (grant,) = r.of_type(DYNAMIC)
+    assert grant.name == "registry-public-objects"
+    assert {k: plain(grant)[k] for k in ("bucket", "entity", "role", "prefix")} == {
+        "bucket": bucket,
+        "entity": "allUsers",
+        "role": "READER",
+        "prefix": "",
+    }
+    assert {acl.urn, default.urn} <= set(grant.dependencies)
+    assert grant.parent and grant.parent.endswith("gke-bluegreen:infra:Registry::registry")
 
 
 def test_legacy_bucket_with_uniform_access_uses_iam(render_stack: Renderer) -> None:
