@@ -79,23 +79,17 @@ class Registry(pulumi.ComponentResource):
                 labels=args.labels,
                 opts=child,
             )
-            gcp.artifactregistry.RepositoryIamMember(
-                f"{name}-node-reader",
-                project=args.project,
-                location=repo.location,
-                repository=repo.repository_id,
-                role=AR_READER,
-                member=reader,
-                opts=child,
-            )
+            readers: dict[str, pulumi.Input[str]] = {"node-reader": reader}
             if s.public_read:
+                readers["public-read"] = ALL_USERS
+            for suffix, member in readers.items():
                 gcp.artifactregistry.RepositoryIamMember(
-                    f"{name}-public-read",
+                    f"{name}-{suffix}",
                     project=args.project,
                     location=repo.location,
                     repository=repo.repository_id,
                     role=AR_READER,
-                    member=ALL_USERS,
+                    member=member,
                     opts=child,
                 )
             # Derive the URL from the repository so images wait for it to exist.
