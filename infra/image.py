@@ -107,8 +107,9 @@ class AppImage(pulumi.ComponentResource):
         super().__init__("gke-bluegreen:infra:AppImage", name, None, opts)
         tag = f"src-{source_hash(args.source)}"
         # Relative to the project root (Pulumi's working directory), so state and previews do
-        # not depend on where the repository is checked out. pulumi-docker's BuildKit reads the
-        # Dockerfile's own ``Dockerfile.dockerignore`` (not apps/.dockerignore, which denies all).
+        # not depend on where the repository is checked out. pulumi-docker reads apps/.dockerignore
+        # (the union of the allow-lists), not the Dockerfile's own: it sends and hashes every
+        # image's files, so it rebuilds all on any app edit; the tag above stays per image.
         context = APPS.relative_to(ROOT).as_posix()
         dockerfile = f"{args.source.relative_to(ROOT).as_posix()}/Dockerfile"
         image_name = pulumi.Output.concat(args.repository, ":", tag)

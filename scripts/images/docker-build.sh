@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `docker build` with BuildKit, whichever docker CLI here offers it; arguments as for docker build.
 # Why: every image is built with the context apps/ and its own <folder>/Dockerfile.dockerignore
-# allow-list, which only BuildKit reads. The legacy builder falls back to apps/.dockerignore
-# (deny-all) and fails on the first COPY, so a build never silently sends every app's folder.
-# Used by tests/images and bench/apps; the Pulumi program builds with pulumi-docker's own BuildKit.
+# allow-list, which only BuildKit reads; the legacy builder reads apps/.dockerignore (the union of
+# all allow-lists) instead, so it would send every image's files to every build.
+# Used by tests/images and bench/apps.
 set -euo pipefail
 
 # The buildx plugin: `docker build` of a CLI from 23.0 on is buildx itself.

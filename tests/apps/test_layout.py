@@ -94,15 +94,25 @@ def test_node_images_mirror_apps_under_app(source):
     assert (APPS / script).is_file(), f"{source}: CMD runs {script}, not a file under apps/"
 
 
-def test_context_root_ignore_file_denies_everything():
-    """A builder that skips Dockerfile.dockerignore (the legacy one) falls back to this file:
-    it gets an empty context and fails, instead of sending every app's folder."""
-    lines = (APPS / ".dockerignore").read_text().splitlines()
-    assert [x for x in lines if x.strip() and not x.startswith("#")] == ["*"]
+def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
+    """Builders that skip Dockerfile.dockerignore read apps/.dockerignore instead: Docker's legacy
+    builder, and pulumi-docker's docker.Image, which looks for ``<context>/<name of the
+    Dockerfile>.dockerignore`` (``.dockerignore`` for any file named Dockerfile). It must admit
+    what every image is built from, and nothing else."""
+    union = {path for source in SOURCES for path in allow_list(APPS / source, APPS)}
+    lines = [x for x in (APPS / ".dockerignore").read_text().splitlines() if x.strip()]
+    entries = [x for x in lines if not x.startswith("#")]
+    assert entries[0] == "*", "apps/.dockerignore must start from deny-all"
+    admitted = {x.removeprefix("!") for x in entries[1:] if x.startswith("!")}
+    assert len(admitted) == len(entries) - 1, f"only '!<path>' lines after '*': {entries}"
+    assert admitted == union, (
+        f"apps/.dockerignore admits {sorted(admitted - union)} no image uses and misses "
+        f"{sorted(union - admitted)}"
+    )
     stray = [p for p in APPS.rglob(".dockerignore") if p.parent != APPS]
     assert not stray, f"folder-level .dockerignore files are never read: {stray}"
-    for dockerfile in APPS.rglob("Dockerfile"):
-        assert (dockerfile.parent / "Dockerfile.dockerignore").is_file(), dockerfile
+    sources = {p.parent.relative_to(APPS).as_posix() for p in APPS.rglob("Dockerfile")}
+    assert sources == set(SOURCES), "every Dockerfile under apps/ is a source this file checks"
 
 
 def _tracked_files() -> list[Path]:

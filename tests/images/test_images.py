@@ -400,20 +400,31 @@ def test_build_context_holds_only_the_allow_list(images, run_id, tmp_path):
         assert sent == sorted(allow_list(APPS / image.source, APPS)), f"{image.app}: {sent}"
 
 
-def test_a_builder_without_per_dockerfile_ignore_files_fails_closed(bases, run_id):
-    """The legacy builder reads only apps/.dockerignore, which denies all: it must fail on the
-    first COPY rather than build from (and send) the whole apps/ folder."""
+def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases, run_id, tmp_path):
+    """The legacy builder reads only apps/.dockerignore, as pulumi-docker's docker.Image does
+    (the Pulumi program's builds): it is sent the union of the allow-lists (plus the Dockerfile
+    and the ignore file, which such builders always send), never a planted secret."""
+    ctx = planted_apps_copy(tmp_path / "apps")
+    (ctx / "kubia/Dockerfile").write_text(f"FROM {NODE_BASE}\nCOPY . /ctx/\n")
+    tag = f"{run_id}/legacy-probe:v1"
     legacy = subprocess.run(
-        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={NODE_BASE}",
-         "-f", str(APPS / "kubia/Dockerfile"), "-t", f"{run_id}/legacy:v1", str(APPS)],
+        ["docker", "build", "-q", "-f", str(ctx / "kubia/Dockerfile"), "-t", tag, str(ctx)],
         env={**os.environ, "DOCKER_BUILDKIT": "0"}, capture_output=True, text=True,
         timeout=300, check=False,
     )  # fmt: skip
-    if legacy.returncode == 0:
-        docker("rmi", f"{run_id}/legacy:v1", check=False)
-    assert legacy.returncode != 0, "the legacy builder built kubia from an unfiltered context"
-    assert "excluded by .dockerignore" in legacy.stderr or "not found" in legacy.stderr, (
-        legacy.stderr
+    assert legacy.returncode == 0, legacy.stderr
+    try:
+        listing = docker("run", "--rm", "--network", "none", tag, "find", "/ctx", "-type", "f")
+    finally:
+        docker("rmi", tag, check=False)
+    sent = {p.removeprefix("/ctx/") for p in listing.split()} - {
+        ".dockerignore",
+        "kubia/Dockerfile",
+    }
+    sources = [d.parent for d in APPS.rglob("Dockerfile")]
+    union = {path for source in sources for path in allow_list(source, APPS)}
+    assert sent == union, (
+        f"sent {sorted(sent - union)} beyond the union; missing {sorted(union - sent)}"
     )
 
 
