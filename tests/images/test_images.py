@@ -428,6 +428,41 @@ def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases
     )
 
 
+def test_each_image_builds_from_what_pulumi_docker_sends(images, run_id, tmp_path):
+    """pulumi-docker's docker.Image tars the context itself, filtered by apps/.dockerignore with
+    the Dockerfile and the ignore file always kept, and uploads it to BuildKit. The same tar,
+    built the same way, must yield each image with exactly its allow-list under /app."""
+    sources = [d.parent for d in APPS.rglob("Dockerfile")]
+    union = sorted({path for source in sources for path in allow_list(source, APPS)})
+    for image in images.values():
+        archive = tmp_path / f"{image.app}.tar"
+        # Plain ustar: the docker CLI recognises a context archive on stdin by its first header.
+        with tarfile.open(archive, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for name in [*union, f"{image.source}/Dockerfile", ".dockerignore"]:
+                tar.add(APPS / name, arcname=name)
+        tag = f"{run_id}/uploaded:{image.app}"
+        with archive.open("rb") as stdin:
+            proc = subprocess.run(
+                ["bash", str(ROOT / "scripts/images/docker-build.sh"), "-q", "--network", "host",
+                 "--build-arg", f"BASE_IMAGE={image.base}", "-f", f"{image.source}/Dockerfile",
+                 "-t", tag, "-"],
+                stdin=stdin, capture_output=True, text=True, timeout=600, check=False,
+            )  # fmt: skip
+        assert proc.returncode == 0, f"{image.app}: {proc.stderr}"
+        try:
+            if image.app == "py-web-server":
+                listing = docker("run", "--rm", "--network", "none", tag, "ls", "/app")
+                assert listing.split() == ["web_server.py"]
+            else:
+                listing = docker(
+                    "run", "--rm", "--network", "none", tag, "find", "/app", "-type", "f"
+                )
+                got = sorted(p.removeprefix("/app/") for p in listing.split())
+                assert got == sorted(allow_list(APPS / image.source, APPS)), f"{image.app}: {got}"
+        finally:
+            docker("rmi", tag, check=False)
+
+
 # --- registry: push, delete locally, pull, run anywhere ----------------------------------
 
 
