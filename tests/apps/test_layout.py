@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 
@@ -115,23 +114,19 @@ def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
     assert sources == set(SOURCES), "every Dockerfile under apps/ is a source this file checks"
 
 
-def _tracked_files() -> list[Path]:
-    out = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "apps"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return [ROOT / name for name in out.split("\0") if name and (ROOT / name).is_file()]
+def _source_files() -> list[Path]:
+    """Every file under apps/ but caches and installed dependencies."""
+    skip = {"__pycache__", "node_modules", ".pytest_cache"}
+    return [p for p in APPS.rglob("*") if p.is_file() and not skip & set(p.parts)]
 
 
 def test_no_file_in_apps_is_a_copy_of_another():
     by_content: dict[bytes, list[str]] = defaultdict(list)
-    for path in _tracked_files():
+    for path in _source_files():
         by_content[path.read_bytes()].append(path.relative_to(APPS).as_posix())
     copies = [names for names in by_content.values() if len(names) > 1]
     assert not copies, f"identical files (keep one under apps/lib/ instead): {copies}"
-    assert [p.name for p in _tracked_files()].count("lifecycle.js") == 1
+    assert [p.name for p in _source_files()].count("lifecycle.js") == 1
 
 
 def test_python_image_writes_nothing_at_run_time():
