@@ -57,7 +57,7 @@ for app in settings.apps.values():
         image = AppImage(
             build.name,
             AppImageArgs(
-                context=build.context,
+                source=build.source,
                 login=login,
                 repository=pulumi.Output.concat(repository_prefix, app.name),
             ),

@@ -32,6 +32,9 @@ PROJECT = "gke-bluegreen"
 COLORS: tuple[Color, Color] = ("blue", "green")
 #: Where app source folders are resolved from (the repository root).
 ROOT = Path(__file__).resolve().parent.parent
+#: The build context of every app image. An app's ``source`` is a folder below it holding a
+#: ``Dockerfile`` and, beside it, its allow-list ``Dockerfile.dockerignore`` (:func:`allow_list`).
+APPS = ROOT / "apps"
 
 Color = Literal["blue", "green"]
 Platform = Literal["gke", "local"]
@@ -174,7 +177,8 @@ class ColorSettings:
     color: Color
     """``blue`` or ``green``."""
     source: Path | None
-    """Docker build context (contains a Dockerfile), or ``None`` when ``image`` is pinned."""
+    """Source folder under ``apps/`` (holds the Dockerfile; the build context is ``apps/``), or
+    ``None`` when ``image`` is pinned."""
     image: str | None
     """An existing image reference to run instead of building (keeps a previous release)."""
     replicas: int
@@ -641,11 +645,48 @@ def _config_maps(node: _Node) -> dict[str, dict[str, str]]:
     return maps
 
 
+def allow_list(source: Path, apps: Path = APPS) -> tuple[str, ...]:
+    """The paths (relative to ``apps``, the build context) that ``source``'s
+    ``Dockerfile.dockerignore`` admits into its image build.
+
+    The file must be an allow-list: a deny-all ``*`` first, then ``!<path>`` lines that each name
+    an existing file or folder literally (no wildcards, no ``..``), so what an image is built from
+    can be read off it (the content tag hashes exactly that). Anything else raises
+    :class:`ValueError` naming the file and the line.
+    """
+    ignore = source / "Dockerfile.dockerignore"
+    shown = ignore.relative_to(apps).as_posix() if ignore.is_relative_to(apps) else str(ignore)
+    if not ignore.is_file():
+        raise ValueError(f"{shown} is missing")
+    entries = [
+        line.strip()
+        for line in ignore.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if entries[:1] != ["*"]:
+        raise ValueError(f"{shown} must start with '*' (deny all), then '!<path>' lines")
+    paths: list[str] = []
+    for entry in entries[1:]:
+        path = entry.removeprefix("!")
+        wildcard = bool(set(path) & set("*?[]\\"))
+        if path in (entry, "") or wildcard or path.startswith("/") or ".." in path.split("/"):
+            raise ValueError(f"{shown}: {entry!r} is not '!<path>' with a literal path under apps/")
+        if not (apps / path).exists():
+            raise ValueError(f"{shown}: {entry!r} names nothing under apps/")
+        paths.append(path.rstrip("/"))
+    return tuple(paths)
+
+
 def _source(key: str, value: object) -> Path:
     rel = _str(key, value)
     folder = (ROOT / rel).resolve()
-    if not folder.is_relative_to(ROOT) or not (folder / "Dockerfile").is_file():
-        raise ConfigError(key, value, "a folder inside the repository that holds a Dockerfile")
+    allowed = "a folder under apps/ that holds a Dockerfile and its Dockerfile.dockerignore"
+    if not folder.is_relative_to(APPS) or not (folder / "Dockerfile").is_file():
+        raise ConfigError(key, value, allowed)
+    try:
+        allow_list(folder, APPS)
+    except ValueError as err:
+        raise ConfigError(key, value, f"{allowed} allow-list; {err}") from None
     return folder
 
 

@@ -1,9 +1,12 @@
 """App images: built from a source folder with pulumi-docker and pushed, referenced by digest.
 
-The tag is a hash of the build context, so an unchanged folder is not rebuilt into a new tag and a
-changed one always is. Deployments use the pushed digest (``repo@sha256:…``), never the tag,
-so what runs is exactly what was built. On the local platform images stay on the local engine
-(``skip_push``) and are referenced by their content tag.
+Every image is built with the context ``apps/`` and the Dockerfile of its source folder, whose
+``Dockerfile.dockerignore`` allow-list admits the folder's own files and the shared code under
+``apps/lib/`` it uses. The tag is a hash of exactly that (:func:`build_inputs`), so an unchanged
+image is not rebuilt into a new tag, a changed one always is, and an edit to another app's folder
+(or to the other color's) never retags this one. Deployments use the pushed digest
+(``repo@sha256:…``), never the tag, so what runs is exactly what was built. On the local platform
+images stay on the local engine (``skip_push``) and are referenced by their content tag.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_gcp as gcp
 
-from infra.config import COLORS, ROOT, AppSettings, Color
+from infra.config import APPS, COLORS, ROOT, AppSettings, Color, allow_list
 
 #: GKE nodes are x86-64; build for them even on an Arm laptop.
 PLATFORM = "linux/amd64"
@@ -25,16 +28,34 @@ PLATFORM = "linux/amd64"
 _IGNORED = frozenset({".git", "__pycache__", "node_modules", ".venv", ".pytest_cache"})
 
 
-def source_hash(folder: Path) -> str:
-    """A stable hash of every file under ``folder`` (names and bytes), 12 hex characters."""
+def build_inputs(source: Path, apps: Path = APPS) -> list[Path]:
+    """What ``source``'s image is built from: the source folder itself (Dockerfile, allow-list,
+    own files) and every path its allow-list admits from elsewhere under ``apps`` (the shared
+    code in ``apps/lib/``)."""
+    shared = [apps / p for p in allow_list(source, apps) if not (apps / p).is_relative_to(source)]
+    return [source, *shared]
+
+
+def source_hash(source: Path, apps: Path = APPS) -> str:
+    """A stable hash of every file of :func:`build_inputs` (names relative to ``apps``, and
+    bytes), 12 hex characters."""
     digest = hashlib.sha256()
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _IGNORED)
-        for file in sorted(files):
-            path = Path(root, file)
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+    for top in build_inputs(source, apps):
+        for path in _files(top):
+            digest.update(path.relative_to(apps).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+def _files(top: Path) -> list[Path]:
+    """``top`` if it is a file, else every file below it in a stable order (caches skipped)."""
+    if top.is_file():
+        return [top]
+    found: list[Path] = []
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d not in _IGNORED)
+        found.extend(Path(root, file) for file in sorted(files))
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,8 +83,8 @@ def gcp_access_token_login(server: str) -> RegistryLogin:
 class AppImageArgs:
     """Inputs of :class:`AppImage`."""
 
-    context: Path
-    """Build context folder (holds the Dockerfile)."""
+    source: Path
+    """Source folder under ``apps/`` (holds the Dockerfile); the build context is ``apps/``."""
     repository: pulumi.Input[str]
     """Image name without tag, e.g. ``<registry url>/imageview-blue``, or ``kubia`` locally."""
     login: RegistryLogin | None
@@ -84,17 +105,20 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("gke-bluegreen:infra:AppImage", name, None, opts)
-        tag = f"src-{source_hash(args.context)}"
+        tag = f"src-{source_hash(args.source)}"
         # Relative to the project root (Pulumi's working directory), so state and previews do
-        # not depend on where the repository is checked out.
-        context = args.context.relative_to(ROOT).as_posix()
+        # not depend on where the repository is checked out. pulumi-docker reads apps/.dockerignore
+        # (the union of the allow-lists), not the Dockerfile's own: it sends and hashes every
+        # image's files, so it rebuilds all on any app edit; the tag above stays per image.
+        context = APPS.relative_to(ROOT).as_posix()
+        dockerfile = f"{args.source.relative_to(ROOT).as_posix()}/Dockerfile"
         image_name = pulumi.Output.concat(args.repository, ":", tag)
         image = docker.Image(
             f"{name}-image",
             image_name=image_name,
             build=docker.DockerBuildArgs(
                 context=context,
-                dockerfile=f"{context}/Dockerfile",
+                dockerfile=dockerfile,
                 platform=PLATFORM,
                 args=args.build_args,
             ),
@@ -120,8 +144,8 @@ class ImageBuild:
     name: str
     """Logical name from the app and the folder (``kubia``, ``imageview-blue``): stable when the
     other color pins an image, so pinning never replaces this build."""
-    context: Path
-    """Build context."""
+    source: Path
+    """Source folder (holds the Dockerfile)."""
     colors: tuple[Color, ...]
     """Colors that run this image."""
 
@@ -137,7 +161,7 @@ def image_builds(app: AppSettings) -> list[ImageBuild]:
     return [
         ImageBuild(
             name=app.name if source.name == app.name else f"{app.name}-{source.name}",
-            context=source,
+            source=source,
             colors=tuple(colors),
         )
         for source, colors in by_source.items()

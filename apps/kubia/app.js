@@ -2,10 +2,10 @@
 /**
  * kubia (seed S3, "Kubernetes in Action" ch. 2): answers `you've hit <hostname>` on port 8080
  * and logs `Kubia server starting...` and one `Received request from <address> ...` line per
- * request. Health, readiness, bad requests and the SIGTERM drain live in lifecycle.js.
+ * request. Health, readiness, bad requests and the SIGTERM drain live in lib/node/lifecycle.js.
  */
 const os = require('os');
-const { serve, text, clientAddress } = require('./lifecycle');
+const { serve, text, clientAddress } = require('../lib/node/lifecycle');
 
 const HIT = text(200, `you've hit ${os.hostname()}\n`);
 

@@ -5,7 +5,7 @@
  * `Welcome to Cloud` (version 0.2). Port 8080 instead of the seed's 80 so a non-root user can
  * bind it; the Kubernetes Service keeps port 80 outside.
  */
-const { serve, text, clientAddress } = require('./lifecycle');
+const { serve, text, clientAddress } = require('../lib/node/lifecycle');
 
 const GREETING_REPLY = text(200, `${process.env.GREETING || 'Hello World'}\n`);
 

@@ -34,25 +34,34 @@ APPS = ROOT / "apps"
 BENCH = Path(__file__).resolve().parent
 PY = str(ROOT / ".venv/bin/python") if (ROOT / ".venv/bin/python").exists() else sys.executable
 
-# name -> (argv, cwd, runtime)
+# name -> (argv, cwd, runtime); the Node apps run from apps/ like their image CMD from /app
 SERVERS = {
     "py-web-server": ([PY, "web_server.py"], APPS / "py-web-server", "python"),
-    "node-app": (["node", "app.js"], APPS / "node-app", "node"),
-    "kubia": (["node", "app.js"], APPS / "kubia", "node"),
-    "imageview-blue": (["node", "app.js"], APPS / "imageview/blue", "node"),
-    "imageview-green": (["node", "app.js"], APPS / "imageview/green", "node"),
+    "node-app": (["node", "node-app/app.js"], APPS, "node"),
+    "kubia": (["node", "kubia/app.js"], APPS, "node"),
+    "imageview-blue": (["node", "lib/imageview/app.js", "imageview/blue/color.json"], APPS, "node"),
+    "imageview-green": (
+        ["node", "lib/imageview/app.js", "imageview/green/color.json"],
+        APPS,
+        "node",
+    ),
 }
 BARE = {
     "python": ([PY, str(BENCH / "bare_hello.py")], BENCH),
     "node": (["node", str(BENCH / "bare_hello.js")], BENCH),
 }
-# name -> (build context, local base image, the source file an app-only edit touches)
+# name -> (source folder, local base image, the file under apps/ an app-only edit touches);
+# every image is built with the context apps/ and -f <source>/Dockerfile, as the program does.
 IMAGES = {
-    "py-web-server": ("py-web-server", "gkebg-local/python:bookworm", "web_server.py"),
-    "node-app": ("node-app", "gkebg-local/node:bookworm", "app.js"),
-    "kubia": ("kubia", "gkebg-local/node:bookworm", "app.js"),
-    "imageview-blue": ("imageview/blue", "gkebg-local/node:bookworm", "app.js"),
-    "imageview-green": ("imageview/green", "gkebg-local/node:bookworm", "app.js"),
+    "py-web-server": (
+        "py-web-server",
+        "gkebg-local/python:bookworm",
+        "py-web-server/web_server.py",
+    ),
+    "node-app": ("node-app", "gkebg-local/node:bookworm", "node-app/app.js"),
+    "kubia": ("kubia", "gkebg-local/node:bookworm", "kubia/app.js"),
+    "imageview-blue": ("imageview/blue", "gkebg-local/node:bookworm", "lib/imageview/app.js"),
+    "imageview-green": ("imageview/green", "gkebg-local/node:bookworm", "lib/imageview/app.js"),
 }
 
 
@@ -190,6 +199,12 @@ def docker(*args: str) -> str:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=True).stdout
 
 
+def buildkit(*args: str) -> None:
+    """docker build with BuildKit, which reads the Dockerfile's own Dockerfile.dockerignore."""
+    script = ROOT / "scripts/images/docker-build.sh"
+    subprocess.run(["bash", str(script), *args], capture_output=True, text=True, check=True)
+
+
 def images() -> None:
     subprocess.run(["bash", str(ROOT / "scripts/images/build-bases.sh")], check=True)
     dangling_before = set(docker("images", "-q", "--filter", "dangling=true").split())
@@ -198,19 +213,20 @@ def images() -> None:
         "| app-only rebuild s |"
         "\n|---|---|---|---|---|"
     )
-    for name, (context, base, source) in IMAGES.items():
+    for name, (source, base, edited) in IMAGES.items():
         tag = f"gkebg-bench/{name}:latest"
         with tempfile.TemporaryDirectory() as tmp:
-            ctx = Path(tmp) / "ctx"
-            shutil.copytree(APPS / context, ctx)
-            build = ["build", "-q", "--network", "host", "--build-arg", f"BASE_IMAGE={base}"]
+            ctx = Path(tmp) / "apps"
+            shutil.copytree(APPS, ctx)
+            build = ["-q", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
+                     "-f", str(ctx / source / "Dockerfile")]  # fmt: skip
             started = time.monotonic()
-            docker(*build, "--no-cache", "-t", tag, str(ctx))
+            buildkit(*build, "--no-cache", "-t", tag, str(ctx))
             cold = time.monotonic() - started
-            with (ctx / source).open("a") as f:
-                f.write("\n// app-only edit\n" if source.endswith(".js") else "\n# app-only edit\n")
+            with (ctx / edited).open("a") as f:
+                f.write("\n// app-only edit\n" if edited.endswith(".js") else "\n# app-only edit\n")
             started = time.monotonic()
-            docker(*build, "-t", tag, str(ctx))
+            buildkit(*build, "-t", tag, str(ctx))
             rebuild = time.monotonic() - started
         size = int(docker("image", "inspect", "-f", "{{.Size}}", tag))
         base_size = int(docker("image", "inspect", "-f", "{{.Size}}", base))

@@ -43,19 +43,21 @@ SPECS = {
         (sys.executable, "web_server.py"),
         "Hostname: ",
     ),
-    "node-app": AppSpec("node-app", APPS / "node-app", ("node", "app.js"), "Hello World\n"),
-    "kubia": AppSpec("kubia", APPS / "kubia", ("node", "app.js"), "you've hit "),
+    # The Node apps run from apps/ with the same relative argv as the image's CMD from /app,
+    # which mirrors apps/ (the shared code is found at ../lib/node from each app folder).
+    "node-app": AppSpec("node-app", APPS, ("node", "node-app/app.js"), "Hello World\n"),
+    "kubia": AppSpec("kubia", APPS, ("node", "kubia/app.js"), "you've hit "),
     "imageview-blue": AppSpec(
         "imageview-blue",
-        APPS / "imageview" / "blue",
-        ("node", "app.js"),
+        APPS,
+        ("node", "lib/imageview/app.js", "imageview/blue/color.json"),
         "<h1>blue</h1>",
         "text/html; charset=utf-8",
     ),
     "imageview-green": AppSpec(
         "imageview-green",
-        APPS / "imageview" / "green",
-        ("node", "app.js"),
+        APPS,
+        ("node", "lib/imageview/app.js", "imageview/green/color.json"),
         "<h1>green</h1>",
         "text/html; charset=utf-8",
     ),
@@ -155,14 +157,15 @@ def start_app() -> Iterator[Callable[..., RunningApp]]:
 
 @pytest.fixture
 def run_app_once() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``run_app_once(name, **env)`` runs an app that is expected to exit on its own."""
+    """``run_app_once(name, *args, **env)`` runs an app that is expected to exit on its own;
+    ``args``, when given, replace all after the interpreter (the script and its arguments)."""
 
-    def run(name: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(name: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         spec = SPECS[name]
         if spec.argv[0] == "node":
             _need_node()
         return subprocess.run(
-            spec.argv,
+            (spec.argv[0], *args) if args else spec.argv,
             cwd=spec.folder,
             env={"PATH": os.environ["PATH"], **env},
             capture_output=True,

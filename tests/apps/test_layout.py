@@ -1,28 +1,36 @@
-"""The build contexts in apps/ keep the contract the Pulumi program and Kubernetes rely on."""
+"""The source folders in apps/ keep the contract the Pulumi program and Kubernetes rely on.
+
+Every image is built with the context apps/ and the Dockerfile of its source folder; the
+Dockerfile's own Dockerfile.dockerignore allow-lists exactly what it copies, which is the
+folder's own files plus shared code under apps/lib/ (kept there once, never copied around).
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
+from infra.config import allow_list
+
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
-CONTEXTS = {
+SOURCES = {
     "py-web-server": ("python:3.12-slim-bookworm", 8888),
     "node-app": ("node:22-bookworm-slim", 8080),
     "kubia": ("node:22-bookworm-slim", 8080),
     "imageview/blue": ("node:22-bookworm-slim", 8080),
     "imageview/green": ("node:22-bookworm-slim", 8080),
 }
-NODE_CONTEXTS = [c for c, (base, _) in CONTEXTS.items() if base.startswith("node")]
+NODE_SOURCES = [s for s, (base, _) in SOURCES.items() if base.startswith("node")]
 
 
-def _instructions(context: str) -> list[tuple[str, str]]:
+def _instructions(source: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) of a Dockerfile, comments dropped, continuations joined."""
-    text = (APPS / context / "Dockerfile").read_text()
+    text = (APPS / source / "Dockerfile").read_text()
     text = re.sub(r"\\\n", " ", text)
     out = []
     for line in text.splitlines():
@@ -32,35 +40,93 @@ def _instructions(context: str) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("context", CONTEXTS)
-def test_dockerfile_contract(context):
-    base, port = CONTEXTS[context]
-    steps = _instructions(context)
-    assert steps[0] == ("ARG", f"BASE_IMAGE={base}"), f"{context}: first step {steps[0]}"
+def _copies(source: str) -> list[tuple[list[str], str]]:
+    """(sources, destination) of every COPY from the build context (not ``--from`` a stage)."""
+    out = []
+    for word, arg in _instructions(source):
+        if word == "COPY" and not arg.startswith("--from"):
+            *srcs, dest = arg.split()
+            out.append((srcs, dest))
+    return out
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_dockerfile_contract(source):
+    base, port = SOURCES[source]
+    steps = _instructions(source)
+    assert steps[0] == ("ARG", f"BASE_IMAGE={base}"), f"{source}: first step {steps[0]}"
     assert steps[1][0] == "FROM" and steps[1][1].startswith("${BASE_IMAGE}")
     froms = [arg for word, arg in steps if word == "FROM"]
-    assert all(f.startswith("${BASE_IMAGE}") for f in froms), f"{context}: {froms}"
+    assert all(f.startswith("${BASE_IMAGE}") for f in froms), f"{source}: {froms}"
     final = steps[len(steps) - 1 - [w for w, _ in reversed(steps)].index("FROM") :]
     users = [arg for word, arg in final if word == "USER"]
-    assert users == ["10001:10001"], f"{context}: final stage USER {users}"
+    assert users == ["10001:10001"], f"{source}: final stage USER {users}"
     assert ("EXPOSE", str(port)) in final
     cmd = [arg for word, arg in final if word == "CMD"]
-    assert len(cmd) == 1 and isinstance(json.loads(cmd[0]), list), f"{context}: CMD not exec form"
+    assert len(cmd) == 1 and isinstance(json.loads(cmd[0]), list), f"{source}: CMD not exec form"
     assert any(word == "HEALTHCHECK" for word, _ in final)
     assert not any(word in ("ADD", "ENTRYPOINT") for word, _ in steps)
 
 
-@pytest.mark.parametrize("context", CONTEXTS)
-def test_dockerignore_allows_only_what_is_copied(context):
-    ignore = (APPS / context / ".dockerignore").read_text().split()
-    lines = [x for x in ignore if not x.startswith("#")]
-    assert "*" in lines, f"{context}: .dockerignore should start from deny-all"
-    allowed = {x[1:] for x in lines if x.startswith("!")}
-    copied: set[str] = set()
-    for word, arg in _instructions(context):
-        if word == "COPY" and not arg.startswith("--from"):
-            copied.update(arg.split()[:-1])
-    assert allowed == copied, f"{context}: allowed {allowed} but COPY uses {copied}"
+@pytest.mark.parametrize("source", SOURCES)
+def test_allow_list_admits_exactly_what_is_copied(source):
+    # The same reader the program hashes the image's inputs with (infra/config.py).
+    allowed = set(allow_list(APPS / source, APPS))
+    copied = {src for srcs, _ in _copies(source) for src in srcs}
+    assert allowed == copied, f"{source}: allowed {allowed} but COPY uses {copied}"
+    for path in copied:
+        assert (APPS / path).is_file(), f"{source}: COPY {path}: no such file under apps/"
+        own = path.startswith(f"{source}/")
+        assert own or path.startswith("lib/"), f"{source}: {path} is another app's file"
+
+
+@pytest.mark.parametrize("source", NODE_SOURCES)
+def test_node_images_mirror_apps_under_app(source):
+    """/app/<path> in the image is apps/<path>, so relative requires and the CMD work the same
+    in the repository (tests/apps run them there) and in the image."""
+    for srcs, dest in _copies(source):
+        for src in srcs:
+            assert dest == f"/app/{src.rsplit('/', 1)[0]}/", f"{source}: COPY {src} {dest}"
+    steps = dict(_instructions(source))
+    assert steps["WORKDIR"] == "/app"
+    script = json.loads(steps["CMD"])[1]
+    assert (APPS / script).is_file(), f"{source}: CMD runs {script}, not a file under apps/"
+
+
+def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
+    """Builders that skip Dockerfile.dockerignore read apps/.dockerignore instead: Docker's legacy
+    builder, and pulumi-docker's docker.Image, which looks for ``<context>/<name of the
+    Dockerfile>.dockerignore`` (``.dockerignore`` for any file named Dockerfile). It must admit
+    what every image is built from, and nothing else."""
+    union = {path for source in SOURCES for path in allow_list(APPS / source, APPS)}
+    lines = [x for x in (APPS / ".dockerignore").read_text().splitlines() if x.strip()]
+    entries = [x for x in lines if not x.startswith("#")]
+    assert entries[0] == "*", "apps/.dockerignore must start from deny-all"
+    admitted = {x.removeprefix("!") for x in entries[1:] if x.startswith("!")}
+    assert len(admitted) == len(entries) - 1, f"only '!<path>' lines after '*': {entries}"
+    assert admitted == union, (
+        f"apps/.dockerignore admits {sorted(admitted - union)} no image uses and misses "
+        f"{sorted(union - admitted)}"
+    )
+    stray = [p for p in APPS.rglob(".dockerignore") if p.parent != APPS]
+    assert not stray, f"folder-level .dockerignore files are never read: {stray}"
+    sources = {p.parent.relative_to(APPS).as_posix() for p in APPS.rglob("Dockerfile")}
+    assert sources == set(SOURCES), "every Dockerfile under apps/ is a source this file checks"
+
+
+def _source_files() -> list[Path]:
+    """Every file under apps/ but caches and installed dependencies."""
+    skip = {"__pycache__", "node_modules", ".pytest_cache"}
+    return [p for p in APPS.rglob("*") if p.is_file() and not skip & set(p.parts)]
+
+
+def test_no_file_in_apps_is_a_copy_of_another():
+    by_content: dict[bytes, list[str]] = defaultdict(list)
+    for path in _source_files():
+        by_content[path.read_bytes()].append(path.relative_to(APPS).as_posix())
+    copies = [names for names in by_content.values() if len(names) > 1]
+    assert not copies, f"identical files (keep one under apps/lib/ instead): {copies}"
+    assert [p.name for p in _source_files()].count("lifecycle.js") == 1
 
 
 def test_python_image_writes_nothing_at_run_time():
@@ -75,16 +141,11 @@ def test_tornado_pin_is_the_same_for_the_image_and_the_tests():
     assert "--hash=sha256:" in (APPS / "py-web-server/requirements.txt").read_text()
 
 
-def test_vendored_lifecycle_copies_are_identical():
-    copies = {c: (APPS / c / "lifecycle.js").read_bytes() for c in NODE_CONTEXTS}
-    assert len(set(copies.values())) == 1, "lifecycle.js copies differ: copy the edited one over"
-
-
-def test_imageview_colors_differ_only_in_color_json():
-    for name in ("app.js", "lifecycle.js"):
-        blue, green = ((APPS / f"imageview/{c}" / name).read_bytes() for c in ("blue", "green"))
-        assert blue == green, f"imageview {name} differs between the colors"
-    for name in ("package.json", "Dockerfile", ".dockerignore"):
+def test_imageview_colors_hold_only_what_differs():
+    for color in ("blue", "green"):
+        names = sorted(p.name for p in (APPS / "imageview" / color).iterdir())
+        assert names == ["Dockerfile", "Dockerfile.dockerignore", "color.json"], f"{color}: {names}"
+    for name in ("Dockerfile", "Dockerfile.dockerignore"):
         blue = (APPS / "imageview/blue" / name).read_text().replace("blue", "COLOR")
         green = (APPS / "imageview/green" / name).read_text().replace("green", "COLOR")
         assert blue == green, f"imageview {name} differs between colors beyond the color name"
@@ -95,8 +156,8 @@ def test_imageview_colors_differ_only_in_color_json():
     assert colors[0]["background"] != colors[1]["background"]
 
 
-@pytest.mark.parametrize("context", NODE_CONTEXTS)
-def test_node_apps_need_no_packages(context):
-    package = json.loads((APPS / context / "package.json").read_text())
-    assert package["dependencies"] == {}
-    assert package["private"] is True
+@pytest.mark.parametrize("package", ["node-app", "kubia", "lib/imageview"])
+def test_node_apps_need_no_packages(package):
+    manifest = json.loads((APPS / package / "package.json").read_text())
+    assert manifest["dependencies"] == {}
+    assert manifest["private"] is True

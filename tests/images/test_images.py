@@ -1,7 +1,9 @@
 """The image tier: the seed labs' build / run / push / pull / run-anywhere loop, for real.
 
 A Docker engine (started when missing), local base images built with debootstrap (reused when
-present), every app image built with ``--build-arg BASE_IMAGE=...``, run like the labs on
+present), every app image built like the program builds it (context apps/, ``-f
+<source>/Dockerfile``, BuildKit so the Dockerfile's own ``Dockerfile.dockerignore`` applies) with
+``--build-arg BASE_IMAGE=...``, run like the labs on
 loopback ports, pushed to the registry on 127.0.0.1:5000, deleted locally, pulled and run again.
 Containers, app images and pushed data are removed afterwards; the base images stay as a cache.
 
@@ -28,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from infra.config import allow_list
+
 pytestmark = pytest.mark.image
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,8 +42,10 @@ REGISTRY_CONFIG = ROOT / "scripts/images/registry.yml"
 REGISTRY_ROOT = Path("/var/lib/gkebg-registry")
 PYTHON_BASE = "gkebg-local/python:bookworm"
 NODE_BASE = "gkebg-local/node:bookworm"
-#: Planted in every build context copy; no image may contain it.
+#: Planted in every folder of the build context copy; no image may contain it.
 PLANTED_SECRET = "planted-" + secrets.token_hex(12)
+#: What a careless developer leaves next to the code, planted in every folder of the copy.
+PLANTED_FILES = (".env", "id_rsa", "notes-with-secret.txt")
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class AppImage:
     """One app image built for this run."""
 
     app: str
-    context: str
+    source: str
+    """Source folder under apps/ (its Dockerfile); the build context is always apps/."""
     base: str
     port: int
     tag: str
@@ -61,6 +68,27 @@ def docker(*args: str, check: bool = True, timeout: float = 300) -> str:
     if check and proc.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc.stdout
+
+
+def build(*args: str) -> str:
+    """``docker build`` with BuildKit (scripts/images/docker-build.sh picks a CLI that has it)."""
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts/images/docker-build.sh"), *args],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise AssertionError(f"build {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc.stdout
+
+
+def planted_apps_copy(dest: Path) -> Path:
+    """A copy of apps/ with a secret planted in every folder (the other apps' folders, lib/ and
+    the context root included): only the allow-list of the Dockerfile built may reach a build."""
+    shutil.copytree(APPS, dest)
+    for folder in [dest, *(p for p in dest.rglob("*") if p.is_dir())]:
+        for name in PLANTED_FILES:
+            (folder / name).write_text(f"SECRET_KEY={PLANTED_SECRET}\n")
+    return dest
 
 
 def http_get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
@@ -120,7 +148,7 @@ def run_id() -> str:
 def images(
     bases: None, run_id: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, AppImage]]:
-    """Every app image, built from a copy of its folder with secrets planted beside the code."""
+    """Every app image, built from a copy of apps/ with secrets planted in every folder."""
     specs = [
         ("py-web-server", "py-web-server", PYTHON_BASE, 8888),
         ("node-app", "node-app", NODE_BASE, 8080),
@@ -130,19 +158,15 @@ def images(
     ]
     dangling_before = set(docker("images", "-q", "--filter", "dangling=true").split())
     built: dict[str, AppImage] = {}
+    ctx = planted_apps_copy(tmp_path_factory.mktemp("images") / "apps")
     try:
-        for app, context, base, port in specs:
-            ctx = tmp_path_factory.mktemp(app) / "ctx"
-            shutil.copytree(APPS / context, ctx)
-            # What a careless developer leaves next to the code: .dockerignore must keep it out.
-            (ctx / ".env").write_text(f"SECRET_KEY={PLANTED_SECRET}\n")
-            (ctx / "id_rsa").write_text(f"-----BEGIN KEY-----\n{PLANTED_SECRET}\n")
+        for app, source, base, port in specs:
             tag = f"{run_id}/{app}:v1"
             # --network host: the build's pip reaches the package index through the host's
             # network; the engine gives containers no outside network of their own.
-            docker("build", "-q", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
-                   "-t", tag, str(ctx))  # fmt: skip
-            built[app] = AppImage(app, context, base, port, tag)
+            build("-q", "--network", "host", "--build-arg", f"BASE_IMAGE={base}",
+                  "-f", str(ctx / source / "Dockerfile"), "-t", tag, str(ctx))  # fmt: skip
+            built[app] = AppImage(app, source, base, port, tag)
         yield built
     finally:
         for ref in docker("images", "--format", "{{.Repository}}:{{.Tag}}").split():
@@ -344,16 +368,99 @@ def test_no_secret_or_build_tool_is_baked_into_an_image(images, tmp_path):
         assert PLANTED_SECRET not in json.dumps(config)
         leaked = [n for n, data in files.items() if PLANTED_SECRET.encode() in data]
         assert not leaked, f"{image.app}: planted secret inside {leaked}"
-        assert not [n for n in files if n.endswith((".env", "id_rsa"))], sorted(files)
+        assert not [n for n in files if n.endswith(PLANTED_FILES)], sorted(files)
         if image.app == "py-web-server":
             assert "app/web_server.py" in files
             assert all(n.startswith(("opt/venv/", "app/")) for n in files), sorted(files)
             assert not [n for n in files if n.startswith("opt/venv/bin/pip")], "pip left behind"
             assert any("/site-packages/tornado/" in n for n in files)
         else:
-            extra = {"app/color.json"} if image.app.startswith("imageview") else set()
-            expected = {"app/package.json", "app/lifecycle.js", "app/app.js", *extra}
+            # Exactly the allow-list, at the same paths under /app as under apps/.
+            expected = {f"app/{p}" for p in allow_list(APPS / image.source, APPS)}
             assert set(files) == expected, f"{image.app}: {sorted(files)}"
+
+
+def test_build_context_holds_only_the_allow_list(images, run_id, tmp_path):
+    """What BuildKit is sent at all: each source's Dockerfile swapped for one that copies the
+    whole context (``COPY . /ctx/``) and lists it. With the real Dockerfile.dockerignore beside
+    it, the context is exactly the allow-list: no planted secret, no other app's or color's file,
+    not even the Dockerfile."""
+    ctx = planted_apps_copy(tmp_path / "apps")
+    for image in images.values():
+        (ctx / image.source / "Dockerfile").write_text(
+            "FROM gkebg-local/debian:bookworm\nCOPY . /ctx/\n"
+        )
+        tag = f"{run_id}/context-probe:{image.app}"
+        build("-q", "-f", str(ctx / image.source / "Dockerfile"), "-t", tag, str(ctx))
+        try:
+            listing = docker("run", "--rm", "--network", "none", tag, "find", "/ctx", "-type", "f")
+        finally:
+            docker("rmi", tag, check=False)
+        sent = sorted(p.removeprefix("/ctx/") for p in listing.split())
+        assert sent == sorted(allow_list(APPS / image.source, APPS)), f"{image.app}: {sent}"
+
+
+def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases, run_id, tmp_path):
+    """The legacy builder reads only apps/.dockerignore, as pulumi-docker's docker.Image does
+    (the Pulumi program's builds): it is sent the union of the allow-lists (plus the Dockerfile
+    and the ignore file, which such builders always send), never a planted secret."""
+    ctx = planted_apps_copy(tmp_path / "apps")
+    (ctx / "kubia/Dockerfile").write_text(f"FROM {NODE_BASE}\nCOPY . /ctx/\n")
+    tag = f"{run_id}/legacy-probe:v1"
+    legacy = subprocess.run(
+        ["docker", "build", "-q", "-f", str(ctx / "kubia/Dockerfile"), "-t", tag, str(ctx)],
+        env={**os.environ, "DOCKER_BUILDKIT": "0"}, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert legacy.returncode == 0, legacy.stderr
+    try:
+        listing = docker("run", "--rm", "--network", "none", tag, "find", "/ctx", "-type", "f")
+    finally:
+        docker("rmi", tag, check=False)
+    sent = {p.removeprefix("/ctx/") for p in listing.split()} - {
+        ".dockerignore",
+        "kubia/Dockerfile",
+    }
+    sources = [d.parent for d in APPS.rglob("Dockerfile")]
+    union = {path for source in sources for path in allow_list(source, APPS)}
+    assert sent == union, (
+        f"sent {sorted(sent - union)} beyond the union; missing {sorted(union - sent)}"
+    )
+
+
+def test_each_image_builds_from_what_pulumi_docker_sends(images, run_id, tmp_path):
+    """pulumi-docker's docker.Image tars the context itself, filtered by apps/.dockerignore with
+    the Dockerfile and the ignore file always kept, and uploads it to BuildKit. The same tar,
+    built the same way, must yield each image with exactly its allow-list under /app."""
+    sources = [d.parent for d in APPS.rglob("Dockerfile")]
+    union = sorted({path for source in sources for path in allow_list(source, APPS)})
+    for image in images.values():
+        archive = tmp_path / f"{image.app}.tar"
+        # Plain ustar: the docker CLI recognises a context archive on stdin by its first header.
+        with tarfile.open(archive, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for name in [*union, f"{image.source}/Dockerfile", ".dockerignore"]:
+                tar.add(APPS / name, arcname=name)
+        tag = f"{run_id}/uploaded:{image.app}"
+        with archive.open("rb") as stdin:
+            proc = subprocess.run(
+                ["bash", str(ROOT / "scripts/images/docker-build.sh"), "-q", "--network", "host",
+                 "--build-arg", f"BASE_IMAGE={image.base}", "-f", f"{image.source}/Dockerfile",
+                 "-t", tag, "-"],
+                stdin=stdin, capture_output=True, text=True, timeout=600, check=False,
+            )  # fmt: skip
+        assert proc.returncode == 0, f"{image.app}: {proc.stderr}"
+        try:
+            if image.app == "py-web-server":
+                listing = docker("run", "--rm", "--network", "none", tag, "ls", "/app")
+                assert listing.split() == ["web_server.py"]
+            else:
+                listing = docker(
+                    "run", "--rm", "--network", "none", tag, "find", "/app", "-type", "f"
+                )
+                got = sorted(p.removeprefix("/app/") for p in listing.split())
+                assert got == sorted(allow_list(APPS / image.source, APPS)), f"{image.app}: {got}"
+        finally:
+            docker("rmi", tag, check=False)
 
 
 # --- registry: push, delete locally, pull, run anywhere ----------------------------------

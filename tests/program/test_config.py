@@ -4,6 +4,7 @@ allowed; defaults are pinned; stack files parse."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,7 +115,19 @@ BAD = [
         "apps.imageview.colors",
         {"blue": {"source": "../../etc"}},
         "apps.imageview.colors.blue.source",
-        "inside the repository",
+        "a folder under apps/",
+    ),
+    (
+        "apps.imageview.colors",
+        {"blue": {"source": "infra"}},
+        "apps.imageview.colors.blue.source",
+        "a folder under apps/",
+    ),
+    (
+        "apps.imageview.colors",
+        {"blue": {"source": "apps/lib"}},
+        "apps.imageview.colors.blue.source",
+        "holds a Dockerfile",
     ),
     (
         "apps.imageview.colors",
@@ -150,6 +163,46 @@ BAD = [
     ("apps.imageview.readinessPath", "readyz", "apps.imageview.readinessPath", "absolute"),
     ("platform", "aws", "platform", "gke, local"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("ignore", "problem"),
+    [
+        (None, "web/Dockerfile.dockerignore is missing"),
+        ("!web/app.js\n", "must start with '*' (deny all)"),
+        ("*\n!web/*.js\n", "'!web/*.js' is not '!<path>' with a literal path"),
+        ("*\nweb/app.js\n", "'web/app.js' is not '!<path>'"),
+        ("*\n!../secret\n", "'!../secret' is not '!<path>'"),
+        ("*\n!/etc/passwd\n", "'!/etc/passwd' is not '!<path>'"),
+        ("*\n!web/gone.js\n", "'!web/gone.js' names nothing under apps/"),
+    ],
+)
+def test_source_needs_a_literal_allow_list_beside_its_dockerfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ignore: str | None, problem: str
+) -> None:
+    apps = tmp_path / "apps"
+    (apps / "web").mkdir(parents=True)
+    (apps / "web/Dockerfile").write_text("FROM scratch\nCOPY web/app.js /\n")
+    (apps / "web/app.js").write_text("")
+    if ignore is not None:
+        (apps / "web/Dockerfile.dockerignore").write_text(ignore)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    monkeypatch.setattr(config, "APPS", apps)
+    colors = {"blue": {"source": "apps/web"}, "green": {"source": "apps/web"}}
+    with pytest.raises(ConfigError) as caught:
+        parse(with_value("apps.imageview.colors", colors), "test", SECRETS)
+    message = str(caught.value)
+    assert caught.value.key == "apps.imageview.colors.blue.source", message
+    assert "Dockerfile.dockerignore allow-list" in message and problem in message, message
+
+
+def test_a_literal_allow_list_is_read_in_order(tmp_path: Path) -> None:
+    apps = tmp_path / "apps"
+    (apps / "web").mkdir(parents=True)
+    (apps / "lib/js").mkdir(parents=True)
+    (apps / "web/app.js").write_text("")
+    (apps / "web/Dockerfile.dockerignore").write_text("# allow\n*\n\n!lib/js/\n!web/app.js\n")
+    assert config.allow_list(apps / "web", apps) == ("lib/js", "web/app.js")
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from infra.config import ROOT
-from infra.image import source_hash
+from infra.image import build_inputs, source_hash
 from infra.mocks import is_secret
 from infra.render import Render
 from tests.program.helpers import IMAGE, container, plain
@@ -15,16 +15,67 @@ from tests.program.helpers import IMAGE, container, plain
 Renderer = Callable[..., Render]
 
 
+def _apps_copy(tmp_path: Path) -> Path:
+    apps = tmp_path / "apps"
+    shutil.copytree(ROOT / "apps", apps)
+    return apps
+
+
+def _edit(path: Path) -> None:
+    path.write_text(path.read_text() + "\n// edit\n")
+
+
 def test_source_hash_follows_content(tmp_path: Path) -> None:
-    src = tmp_path / "app"
-    shutil.copytree(ROOT / "apps" / "kubia", src)
-    first = source_hash(src)
-    assert first == source_hash(src)
+    apps = _apps_copy(tmp_path)
+    src = apps / "kubia"
+    first = source_hash(src, apps)
+    assert first == source_hash(src, apps)
     (src / "__pycache__").mkdir()
     (src / "__pycache__" / "x.pyc").write_bytes(b"cache")
-    assert source_hash(src) == first, "caches are not part of the image identity"
-    (src / "app.js").write_text((src / "app.js").read_text() + "\n// edit\n")
-    assert source_hash(src) != first
+    assert source_hash(src, apps) == first, "caches are not part of the image identity"
+    _edit(src / "app.js")
+    assert source_hash(src, apps) != first
+
+
+def test_build_inputs_are_the_folder_and_the_shared_code_it_admits() -> None:
+    apps = ROOT / "apps"
+    inputs = {p.relative_to(apps).as_posix() for p in build_inputs(apps / "imageview" / "blue")}
+    assert inputs == {
+        "imageview/blue",
+        "lib/node/lifecycle.js",
+        "lib/node/healthcheck.js",
+        "lib/imageview/app.js",
+        "lib/imageview/package.json",
+    }
+    assert [p.relative_to(apps).as_posix() for p in build_inputs(apps / "py-web-server")] == [
+        "py-web-server"
+    ]
+
+
+def test_editing_one_color_never_retags_the_other(tmp_path: Path) -> None:
+    apps = _apps_copy(tmp_path)
+    blue, green, kubia = apps / "imageview/blue", apps / "imageview/green", apps / "kubia"
+    before = {s: source_hash(s, apps) for s in (blue, green, kubia)}
+    color = green / "color.json"
+    color.write_text(color.read_text().replace("#15803d", "#166534"))
+    (green / "notes.txt").write_text("a file the allow-list does not admit\n")
+    assert source_hash(green, apps) != before[green]
+    assert source_hash(blue, apps) == before[blue], "editing green retagged blue"
+    assert source_hash(kubia, apps) == before[kubia]
+
+
+def test_shared_code_retags_exactly_the_apps_that_use_it(tmp_path: Path) -> None:
+    apps = _apps_copy(tmp_path)
+    sources = [apps / s for s in ("imageview/blue", "imageview/green", "kubia", "py-web-server")]
+    first = {s: source_hash(s, apps) for s in sources}
+    _edit(apps / "lib/imageview/app.js")
+    second = {s: source_hash(s, apps) for s in sources}
+    changed = sorted(s.relative_to(apps).as_posix() for s in sources if second[s] != first[s])
+    assert changed == ["imageview/blue", "imageview/green"]
+    _edit(apps / "lib/node/lifecycle.js")
+    third = {s: source_hash(s, apps) for s in sources}
+    changed = sorted(s.relative_to(apps).as_posix() for s in sources if third[s] != second[s])
+    assert changed == ["imageview/blue", "imageview/green", "kubia"]
 
 
 def test_images_push_with_an_access_token_for_amd64(render_stack: Renderer) -> None:
@@ -34,7 +85,7 @@ def test_images_push_with_an_access_token_for_amd64(render_stack: Renderer) -> N
     kubia = images["kubia-image"]
     inputs = plain(kubia)
     assert inputs["build"]["platform"] == "linux/amd64"
-    assert inputs["build"]["context"] == "apps/kubia", "relative to the project"
+    assert inputs["build"]["context"] == "apps", "every image: context apps/, relative"
     assert inputs["build"]["dockerfile"] == "apps/kubia/Dockerfile"
     assert inputs["imageName"] == (
         f"asia-northeast1-docker.pkg.dev/gke-bluegreen-dev/apps/kubia:src-"
@@ -58,5 +109,10 @@ def test_per_color_folders_build_per_color(render_stack: Renderer) -> None:
     r = render_stack("imageview")
     names = sorted(x.name for x in r.of_type(IMAGE))
     assert names == ["imageview-blue-image", "imageview-green-image"]
-    contexts = sorted(plain(x)["build"]["context"] for x in r.of_type(IMAGE))
-    assert contexts == ["apps/imageview/blue", "apps/imageview/green"]
+    builds = sorted(
+        (plain(x)["build"]["context"], plain(x)["build"]["dockerfile"]) for x in r.of_type(IMAGE)
+    )
+    assert builds == [
+        ("apps", "apps/imageview/blue/Dockerfile"),
+        ("apps", "apps/imageview/green/Dockerfile"),
+    ]

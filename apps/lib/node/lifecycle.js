@@ -5,9 +5,9 @@
  * in-flight requests finish and exits within 2 s (also as PID 1, where Node has no default
  * signal handlers).
  *
- * Vendored on purpose: every Node app folder is a self-contained Docker build context, so each
- * holds an identical copy of this file (tests/apps/test_layout.py checks that they match).
- * Edit one copy, then copy it over the others.
+ * The one copy: every Node image is built with the context apps/ and copies this file to
+ * /app/lib/node/, so `require('../lib/node/lifecycle')` from an app folder resolves the same way
+ * in the repository and in the image (docs/apps.md, "Shared code").
  */
 const http = require('http');
 const { performance } = require('perf_hooks');

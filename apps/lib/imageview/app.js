@@ -5,12 +5,47 @@
  * to say whether it is set: the book's app printed it into the page, which leaks the key to every
  * visitor; this one never writes its value anywhere (page, headers or logs).
  *
- * The blue and green folders hold the same app.js and lifecycle.js; only color.json differs, so
- * the two images are the same program in two visibly different colors.
+ * One program for both colors: `node lib/imageview/app.js imageview/<color>/color.json` (run from
+ * apps/, or /app in the image). The blue and green folders hold only their color.json and the
+ * Dockerfile that names it, so the two images are the same code in two visibly different colors.
  */
+const fs = require('fs');
 const os = require('os');
-const { serve, reply, clientAddress } = require('./lifecycle');
-const COLOR = require('./color.json');
+const { serve, reply, clientAddress } = require('../node/lifecycle');
+
+/** Lower-case name (page title, header, log name) and two CSS hex colors. */
+const COLOR_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const CSS_HEX = /^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/;
+
+/** Reads and checks the color file; a bad one stops the app with one line saying what is wrong. */
+function loadColor(file) {
+  const fail = (why) => {
+    process.stderr.write(`imageview: ${why}\n`);
+    process.exit(2);
+  };
+  if (!file) fail('usage: node lib/imageview/app.js <color.json>');
+  let color;
+  try {
+    color = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail(`cannot read color file ${JSON.stringify(file)}: ${err.message}`);
+  }
+  const ok =
+    color !== null &&
+    typeof color === 'object' &&
+    COLOR_NAME.test(color.name) &&
+    CSS_HEX.test(color.background) &&
+    CSS_HEX.test(color.foreground);
+  if (!ok) {
+    fail(
+      `invalid color file ${JSON.stringify(file)}: allowed is {"name": lower-case name, ` +
+        `"background": "#rrggbb", "foreground": "#rrggbb"}`,
+    );
+  }
+  return color;
+}
+
+const COLOR = loadColor(process.argv[2]);
 
 function escapeHtml(value) {
   return String(value).replace(
