@@ -1,8 +1,9 @@
 """App images: built from a source folder with pulumi-docker and pushed, referenced by digest.
 
-Every image is built with the context ``apps/`` and the Dockerfile of its source folder, whose
+Every image is built from the Dockerfile of its source folder under ``apps/``, whose
 ``Dockerfile.dockerignore`` allow-list admits the folder's own files and the shared code under
-``apps/lib/`` it uses. The tag is a hash of exactly that (:func:`build_inputs`), so an unchanged
+``apps/lib/`` it uses; the program stages exactly those files as the image's own build context
+(:func:`stage_context`). The tag is a hash of the same files (:func:`build_inputs`), so an unchanged
 image is not rebuilt into a new tag, a changed one always is, and an edit to another app's folder
 (or to the other color's) never retags this one. Deployments use the pushed digest
 (``repo@sha256:…``), never the tag, so what runs is exactly what was built. On the local platform
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,31 @@ def source_hash(source: Path, apps: Path = APPS) -> str:
             digest.update(path.relative_to(apps).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+#: Where :func:`stage_context` assembles each image's build context (git-ignored).
+STAGING = ROOT / ".build" / "images"
+
+
+def stage_context(source: Path, apps: Path = APPS, staging: Path = STAGING) -> Path:
+    """Copies exactly what ``source``'s image is built from (:func:`build_inputs`, at their
+    paths under ``apps``) into a folder of its own, and returns that folder.
+
+    pulumi-docker tars and hashes the whole build context, reading only ``<context>/.dockerignore``
+    (not the Dockerfile's own allow-list). With ``apps/`` as the context it would send every app
+    and rebuild every image on any app's edit (a cache-less rebuild can give an unchanged image a
+    new digest and roll its pods). A staged context per image keeps rebuilds per image: editing
+    green never touches blue. The folder is rebuilt from scratch each run.
+    """
+    target = staging / source.relative_to(apps).as_posix().replace("/", "-")
+    if target.exists():
+        shutil.rmtree(target)
+    for top in build_inputs(source, apps):
+        for path in _files(top):
+            dest = target / path.relative_to(apps)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+    return target
 
 
 def _files(top: Path) -> list[Path]:
@@ -106,12 +133,11 @@ class AppImage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("gke-bluegreen:infra:AppImage", name, None, opts)
         tag = f"src-{source_hash(args.source)}"
+        staged = stage_context(args.source)
         # Relative to the project root (Pulumi's working directory), so state and previews do
-        # not depend on where the repository is checked out. pulumi-docker reads apps/.dockerignore
-        # (the union of the allow-lists), not the Dockerfile's own: it sends and hashes every
-        # image's files, so it rebuilds all on any app edit; the tag above stays per image.
-        context = APPS.relative_to(ROOT).as_posix()
-        dockerfile = f"{args.source.relative_to(ROOT).as_posix()}/Dockerfile"
+        # not depend on where the repository is checked out.
+        context = staged.relative_to(ROOT).as_posix()
+        dockerfile = f"{context}/{args.source.relative_to(APPS).as_posix()}/Dockerfile"
         image_name = pulumi.Output.concat(args.repository, ":", tag)
         image = docker.Image(
             f"{name}-image",

@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 
 from infra.config import allow_list
+from infra.image import stage_context
 
 pytestmark = pytest.mark.image
 
@@ -429,17 +430,17 @@ def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases
 
 
 def test_each_image_builds_from_what_pulumi_docker_sends(images, run_id, tmp_path):
-    """pulumi-docker's docker.Image tars the context itself, filtered by apps/.dockerignore with
-    the Dockerfile and the ignore file always kept, and uploads it to BuildKit. The same tar,
-    built the same way, must yield each image with exactly its allow-list under /app."""
-    sources = [d.parent for d in APPS.rglob("Dockerfile")]
-    union = sorted({path for source in sources for path in allow_list(source, APPS)})
+    """The Pulumi program stages one context per image (infra.image.stage_context) and
+    pulumi-docker tars that folder whole (it holds no .dockerignore) and uploads it to BuildKit.
+    The same tar, built the same way, must yield each image with exactly its allow-list."""
     for image in images.values():
+        staged = stage_context(APPS / image.source, APPS, tmp_path / "staged")
+        assert not (staged / ".dockerignore").exists()
         archive = tmp_path / f"{image.app}.tar"
         # Plain ustar: the docker CLI recognises a context archive on stdin by its first header.
         with tarfile.open(archive, "w", format=tarfile.USTAR_FORMAT) as tar:
-            for name in [*union, f"{image.source}/Dockerfile", ".dockerignore"]:
-                tar.add(APPS / name, arcname=name)
+            for path in sorted(p for p in staged.rglob("*") if p.is_file()):
+                tar.add(path, arcname=path.relative_to(staged).as_posix())
         tag = f"{run_id}/uploaded:{image.app}"
         with archive.open("rb") as stdin:
             proc = subprocess.run(

@@ -6,8 +6,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.config import ROOT
-from infra.image import build_inputs, source_hash
+from infra.config import APPS, ROOT
+from infra.image import build_inputs, source_hash, stage_context
 from infra.mocks import is_secret
 from infra.render import Render
 from tests.program.helpers import IMAGE, container, plain
@@ -85,8 +85,8 @@ def test_images_push_with_an_access_token_for_amd64(render_stack: Renderer) -> N
     kubia = images["kubia-image"]
     inputs = plain(kubia)
     assert inputs["build"]["platform"] == "linux/amd64"
-    assert inputs["build"]["context"] == "apps", "every image: context apps/, relative"
-    assert inputs["build"]["dockerfile"] == "apps/kubia/Dockerfile"
+    assert inputs["build"]["context"] == ".build/images/kubia", "its own staged context"
+    assert inputs["build"]["dockerfile"] == ".build/images/kubia/kubia/Dockerfile"
     assert inputs["imageName"] == (
         f"asia-northeast1-docker.pkg.dev/gke-bluegreen-dev/apps/kubia:src-"
         f"{source_hash(ROOT / 'apps' / 'kubia')}"
@@ -113,6 +113,43 @@ def test_per_color_folders_build_per_color(render_stack: Renderer) -> None:
         (plain(x)["build"]["context"], plain(x)["build"]["dockerfile"]) for x in r.of_type(IMAGE)
     )
     assert builds == [
-        ("apps", "apps/imageview/blue/Dockerfile"),
-        ("apps", "apps/imageview/green/Dockerfile"),
+        (".build/images/imageview-blue", ".build/images/imageview-blue/imageview/blue/Dockerfile"),
+        (
+            ".build/images/imageview-green",
+            ".build/images/imageview-green/imageview/green/Dockerfile",
+        ),
     ]
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_staged_context_holds_exactly_the_allow_list(tmp_path: Path) -> None:
+    """What pulumi-docker tars and hashes for an image: its own files and the shared code its
+    allow-list names, nothing of another app or color (so editing green never rebuilds blue)."""
+    apps = tmp_path / "apps"
+    shutil.copytree(APPS, apps, ignore=shutil.ignore_patterns("node_modules", "__pycache__"))
+    staged = {
+        c: stage_context(apps / "imageview" / c, apps, tmp_path / "stage")
+        for c in ("blue", "green")
+    }
+    for color, folder in staged.items():
+        expected = sorted(
+            f.relative_to(apps).as_posix()
+            for top in build_inputs(apps / "imageview" / color, apps)
+            for f in ([top] if top.is_file() else top.rglob("*"))
+            if f.is_file()
+        )
+        assert _tree(folder) == expected
+        assert not [p for p in _tree(folder) if p.startswith(("kubia/", "node-app/"))]
+        other = "green" if color == "blue" else "blue"
+        assert not [p for p in _tree(folder) if p.startswith(f"imageview/{other}/")]
+    before = _tree(staged["blue"])
+    (apps / "imageview/green/color.json").write_text('{"edited": true}')
+    (apps / "kubia/app.js").write_text("// edited\n")
+    again = stage_context(apps / "imageview" / "blue", apps, tmp_path / "stage")
+    assert _tree(again) == before
+    assert (again / "imageview/blue/color.json").read_bytes() == (
+        apps / "imageview/blue/color.json"
+    ).read_bytes()
