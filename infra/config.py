@@ -448,13 +448,6 @@ def _dns_label(max_len: int) -> Callable[[str, object], str]:
     return conv
 
 
-def _quantity(key: str, value: object) -> str:
-    text = _str(key, value)
-    if not _K8S_QUANTITY.match(text):
-        raise ConfigError(key, value, "expected a Kubernetes quantity such as 100m, 0.5, 64Mi, 1Gi")
-    return text
-
-
 def _path(key: str, value: object) -> str:
     text = _str(key, value)
     if not text.startswith("/") or " " in text:
@@ -462,6 +455,8 @@ def _path(key: str, value: object) -> str:
     return text
 
 
+_quantity = _match(_K8S_QUANTITY, "expected a Kubernetes quantity such as 100m, 0.5, 64Mi, 1Gi")
+_image = _match(_IMAGE_REF, "an image reference such as registry/name@sha256:<digest>")
 _project_id = _match(
     _PROJECT_ID, "a GCP project id: 6-30 lower-case letters, digits or '-', starting with a letter"
 )
@@ -688,13 +683,6 @@ def _source(key: str, value: object) -> Path:
     except ValueError as err:
         raise ConfigError(key, value, f"{allowed} allow-list; {err}") from None
     return folder
-
-
-def _image(key: str, value: object) -> str:
-    ref = _str(key, value)
-    if not _IMAGE_REF.match(ref):
-        raise ConfigError(key, value, "an image reference such as registry/name@sha256:<digest>")
-    return ref
 
 
 def _app(name: str, node: _Node) -> AppSettings:
