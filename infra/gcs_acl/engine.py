@@ -13,6 +13,7 @@ with a one-line message; an error raised mid-run carries the partial :class:`Sum
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -272,16 +273,8 @@ def apply(
     :class:`GcsAclError` before any change for a missing bucket, 403 or uniform bucket-level
     access, and mid-run (with ``summary`` set) if GCS stays unreachable or refuses.
     """
-    settings = settings or RunSettings()
-    check_settings(settings)
-    gcs = _Gcs(settings)
-    try:
-        bucket = _bucket_meta(gcs, spec, f"reading bucket gs://{spec.bucket}")
-        if _ubla(bucket):
-            raise _refuse_ubla(spec)
+    with _acl_session(spec, settings) as gcs:
         return _Run(action, spec, gcs, progress, skip).run()
-    finally:
-        gcs.close()
 
 
 class _Run:
@@ -432,6 +425,14 @@ def scan(spec: AclSpec, settings: RunSettings | None = None) -> Scan:
 
     Raises like :func:`apply` for a missing bucket, 403 and uniform bucket-level access.
     """
+    with _acl_session(spec, settings) as gcs:
+        return _scan(gcs, spec)
+
+
+@contextlib.contextmanager
+def _acl_session(spec: AclSpec, settings: RunSettings | None) -> Iterator[_Gcs]:
+    """A client for ``spec``'s bucket after the checks every ACL run needs first: settings
+    valid, bucket readable, ACLs in use (uniform bucket-level access refused)."""
     settings = settings or RunSettings()
     check_settings(settings)
     gcs = _Gcs(settings)
@@ -439,7 +440,7 @@ def scan(spec: AclSpec, settings: RunSettings | None = None) -> Scan:
         bucket = _bucket_meta(gcs, spec, f"reading bucket gs://{spec.bucket}")
         if _ubla(bucket):
             raise _refuse_ubla(spec)
-        return _scan(gcs, spec)
+        yield gcs
     finally:
         gcs.close()
 
