@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.prerequisites import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
 
@@ -106,10 +108,7 @@ class RunningApp:
 def _need_node() -> None:
     if shutil.which("node"):
         return
-    reason = "node is not installed: the Node app tests need it"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    unavailable("node is not installed: the Node app tests need it")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ until they are in the tree the tests that need a render skip on a dev machine an
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
+from tests.prerequisites import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDER_TIMEOUT_S = 300
@@ -48,10 +49,7 @@ def require_renderable() -> None:
         if not ok
     ]
     if missing:
-        msg = f"cannot render the stacks: {', '.join(missing)} not in the tree"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(f"cannot render the stacks: {', '.join(missing)} not in the tree")
 
 
 def _base_dir() -> Path:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.delivery.renders import ROOT, dockerfiles, render, require_renderable, stacks
+from tests.prerequisites import unavailable
 
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 CONFIG = ROOT / ".checkov.yaml"
@@ -28,10 +29,7 @@ SCAN_TIMEOUT_S = 600
 def checkov_bin() -> Path:
     """The tool venv's checkov; missing is a skip on a dev machine, a failure in CI."""
     if not CHECKOV.exists():
-        msg = ".venv-tools/bin/checkov is missing: run scripts/install.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(".venv-tools/bin/checkov is missing: run scripts/install.sh")
     return CHECKOV
 
 

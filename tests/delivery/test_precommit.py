@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.delivery.renders import ROOT
+from tests.prerequisites import unavailable, under_ci
 
 CONFIG = ROOT / ".pre-commit-config.yaml"
 TOOLS = ROOT / ".venv-tools" / "bin"
@@ -26,10 +27,7 @@ def hooks() -> dict[str, dict[str, object]]:
 def tool(name: str) -> Path:
     path = TOOLS / name
     if not path.exists():
-        msg = f".venv-tools/bin/{name} is missing: run scripts/install.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(f".venv-tools/bin/{name} is missing: run scripts/install.sh")
     return path
 
 
@@ -47,7 +45,7 @@ def test_required_hooks_are_configured_and_their_tools_exist() -> None:
         executable = ROOT / shlex.split(str(hook["entry"]))[0]
         if executable.parts[-3] == ".venv-tools":
             tool(executable.name)
-        elif not executable.exists() and os.environ.get("CI") == "true":
+        elif not executable.exists() and under_ci():
             pytest.fail(f"hook {hook_id}: {executable} does not exist")
 
 

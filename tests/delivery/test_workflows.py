@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 import yaml
 
 from tests.delivery.renders import ROOT, stacks
+from tests.prerequisites import unavailable
 
 ACTIONLINT = ROOT / ".venv-tools" / "bin" / "actionlint"
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -19,10 +19,7 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 
 def actionlint(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
     if not ACTIONLINT.exists():
-        msg = ".venv-tools/bin/actionlint is missing: run scripts/install.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable(".venv-tools/bin/actionlint is missing: run scripts/install.sh")
     return subprocess.run(
         [str(ACTIONLINT), "-no-color", *files],
         check=False,
@@ -44,9 +41,7 @@ def workflow(name: str) -> dict[str, Any]:
 def test_shellcheck_is_there_for_actionlint() -> None:
     # actionlint checks `run:` scripts only when shellcheck is on PATH.
     if shutil.which("shellcheck") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("shellcheck is missing: run scripts/install.sh")
-        pytest.skip("shellcheck is not installed")
+        unavailable("shellcheck is missing: run scripts/install.sh")
 
 
 def test_every_workflow_passes_actionlint() -> None:

@@ -32,6 +32,7 @@ import pytest
 
 from infra.config import allow_list
 from infra.image import stage_context
+from tests.prerequisites import unavailable
 
 pytestmark = pytest.mark.image
 
@@ -100,17 +101,11 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
         return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"image tier cannot run under CI=true: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def engine() -> None:
     """A Docker engine and the registry on 127.0.0.1:5000, started when missing."""
     if shutil.which("docker") is None:
-        _unavailable("no docker CLI on PATH (install: bash scripts/install.sh)")
+        unavailable("no docker CLI on PATH (install: bash scripts/install.sh)")
     ok = subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
     try:
         registry_ok = http_get(f"http://{REGISTRY}/v2/", timeout=2)[0] == 200
@@ -124,7 +119,7 @@ def engine() -> None:
             check=False,
         )
         if start.returncode != 0:
-            _unavailable(f"no Docker engine: {start.stderr.strip() or start.stdout.strip()}")
+            unavailable(f"no Docker engine: {start.stderr.strip() or start.stdout.strip()}")
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from policy import rules
 from policy.offline import evaluate, load_render
 from tests.delivery.renders import render, stacks
+from tests.prerequisites import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK_PYTHON = ROOT / "policy" / ".venv" / "bin" / "python"
@@ -36,10 +37,7 @@ START_TIMEOUT_S = 60
 def pack_venv() -> Path:
     """The pack's venv python; missing is a skip on a dev machine, a failure in CI."""
     if not PACK_PYTHON.exists():
-        msg = "policy/.venv is missing: run scripts/install.sh (or make policy-venv)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable("policy/.venv is missing: run scripts/install.sh (or make policy-venv)")
     return PACK_PYTHON
 
 
