@@ -53,7 +53,7 @@ lint: ## ruff, ruff format --check, mypy, actionlint
 
 render: ## offline render of STACK (or every stack) into out/<stack>
 	$(if $(STACK),$(need_stack))
-	@for s in $(SELECTED); do $(PY) -m infra.render --stack $$s --out $(OUT)/$$s; done
+	@for s in $(SELECTED); do $(PY) -m infra.offline.render --stack $$s --out $(OUT)/$$s; done
 
 policy: $(if $(NO_RENDER),,render) ## every policy rule over the offline render of STACK (or every stack)
 	$(PY) -m policy.offline $(addprefix $(OUT)/,$(SELECTED))

@@ -13,8 +13,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from infra.config import ClusterSettings
-from infra.naming import GKE_NAME_MAX, SERVICE_ACCOUNT_ID_MAX, physical_name
+from infra import naming
+from infra.settings import ClusterSettings
 
 #: GKE's least-privilege role for node service accounts (logs, metrics, metadata).
 NODE_ROLE = "roles/container.defaultNodeServiceAccount"
@@ -60,7 +60,7 @@ class Cluster(pulumi.ComponentResource):
         account = gcp.serviceaccount.Account(
             f"{name}-nodes",
             project=args.project,
-            account_id=physical_name(s.name, "nodes", max_len=SERVICE_ACCOUNT_ID_MAX, min_len=6),
+            account_id=naming.node_service_account_id(s.name),
             display_name=f"GKE nodes of {s.name}",
             opts=child,
         )
@@ -155,7 +155,7 @@ class Cluster(pulumi.ComponentResource):
 
         gcp.container.NodePool(
             f"{name}-pool",
-            name=physical_name(s.name, "pool", max_len=GKE_NAME_MAX),
+            name=naming.node_pool(s.name),
             project=args.project,
             location=s.location,
             cluster=cluster.name,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from infra.config import RegistrySettings
 from infra.gcs_acl.resource import ObjectAclGrant, ObjectAclGrantArgs
+from infra.settings import RegistrySettings
 
 ALL_USERS = "allUsers"
 AR_READER = "roles/artifactregistry.reader"

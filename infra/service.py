@@ -13,12 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import AppSettings, Color
-
-
-def selector(app: AppSettings, color: Color) -> dict[str, str]:
-    """Labels that pick one color's pods of ``app``."""
-    return {"app": app.name, "type": app.type_label, "color": color}
+from infra import cutover, naming
+from infra.settings import AppSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,16 +49,16 @@ class AppService(pulumi.ComponentResource):
         port = k8s.core.v1.ServicePortArgs(
             name=app.port_name, port=app.service.port, target_port=app.port_name, protocol="TCP"
         )
-        labels = {"app": app.name, "type": app.type_label}
+        labels = cutover.app_labels(app)
         self.live = k8s.core.v1.Service(
-            f"{name}-live",
+            naming.live_service_resource(name),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=app.service.name, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type=app.service.type,
                 # Cluster: any node forwards to any ready pod, so a node without a pod of the
                 # new color does not blackhole traffic during a cutover.
                 external_traffic_policy="Cluster" if app.service.type != "ClusterIP" else None,
-                selector=selector(app, app.active_color),
+                selector=cutover.selector(app, app.active_color),
                 ports=[port],
             ),
             opts=pulumi.ResourceOptions(
@@ -70,13 +66,13 @@ class AppService(pulumi.ComponentResource):
             ),
         )
         preview = k8s.core.v1.Service(
-            f"{name}-preview",
+            naming.preview_service_resource(name),
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=app.service.preview_name, labels={**labels, "role": "preview"}
             ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
-                selector=selector(app, app.idle_color),
+                selector=cutover.selector(app, cutover.idle_color(app)),
                 ports=[port],
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider),

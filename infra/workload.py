@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.config import AppSettings, Color, ColorSettings
-from infra.service import AppService, AppServiceArgs, selector
+from infra import cutover, naming
+from infra.service import AppService, AppServiceArgs
+from infra.settings import AppSettings, Color, ColorSettings
 
 _core = k8s.core.v1
 _meta = k8s.meta.v1
@@ -49,6 +50,8 @@ class BlueGreenApp(pulumi.ComponentResource):
     """Live and preview Services."""
     active_color: pulumi.Output[str]
     """The color the live Service selects."""
+    summary: dict[str, pulumi.Output[str]]
+    """The app's stack outputs: ``url``, ``address``, ``active_color``, ``preview_service``."""
 
     def __init__(
         self, name: str, args: BlueGreenAppArgs, opts: pulumi.ResourceOptions | None = None
@@ -64,16 +67,16 @@ class BlueGreenApp(pulumi.ComponentResource):
             AppServiceArgs(app=app, active_deployment=active, provider=args.provider),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._deployment(name, args, app.idle_color, depends_on=[self.service.live])
+        self._deployment(name, args, cutover.idle_color(app), depends_on=[self.service.live])
         self._network_policy(name, app)
         self.active_color = pulumi.Output.from_input(app.active_color)
-        self.register_outputs(
-            {
-                "active_color": self.active_color,
-                "address": self.service.address,
-                "preview_service": self.service.preview_name,
-            }
-        )
+        self.summary = {
+            "url": self.service.url,
+            "address": self.service.address,
+            "active_color": self.active_color,
+            "preview_service": self.service.preview_name,
+        }
+        self.register_outputs(self.summary)
 
     def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=depends_on)
@@ -82,12 +85,10 @@ class BlueGreenApp(pulumi.ComponentResource):
         """Both colors accept traffic on their serving port only (from anywhere: the load
         balancer and the preview Service's clients); every other port is closed. Enforced by
         GKE Dataplane V2, which the cluster enables."""
-        selector_labels = {"app": app.name, "type": app.type_label}
+        selector_labels = cutover.app_labels(app)
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-ingress",
-            metadata=_meta.ObjectMetaArgs(
-                name=f"{app.deployment_prefix}-ingress", labels=selector_labels
-            ),
+            naming.network_policy_resource(name),
+            metadata=_meta.ObjectMetaArgs(name=naming.network_policy(app), labels=selector_labels),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=_meta.LabelSelectorArgs(match_labels=selector_labels),
                 policy_types=["Ingress"],
@@ -109,10 +110,10 @@ class BlueGreenApp(pulumi.ComponentResource):
     ) -> k8s.apps.v1.Deployment:
         app = args.app
         spec = app.colors[color]
-        labels = selector(app, color)
+        labels = cutover.selector(app, color)
         map_names = {
             cm: _core.ConfigMap(
-                f"{cm}-{color}",
+                naming.config_map_resource(cm, color),
                 metadata=_meta.ObjectMetaArgs(labels=labels),
                 data=dict(data),
                 opts=self._child(),
@@ -122,7 +123,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         secret_name: pulumi.Output[str] | None = None
         if app.secret is not None and args.secret_values is not None:
             secret_name = _core.Secret(
-                f"{app.secret.name}-{color}",
+                naming.secret_resource(app.secret.name, color),
                 metadata=_meta.ObjectMetaArgs(labels=labels),
                 type="Opaque",
                 string_data=dict(args.secret_values),
@@ -130,10 +131,10 @@ class BlueGreenApp(pulumi.ComponentResource):
             ).metadata.name
 
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-{color}",
-            metadata=_meta.ObjectMetaArgs(name=f"{app.deployment_prefix}-{color}", labels=labels),
+            naming.deployment_resource(name, color),
+            metadata=_meta.ObjectMetaArgs(name=naming.deployment(app, color), labels=labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=app.replicas_of(color),
+                replicas=cutover.replicas(app, color),
                 selector=_meta.LabelSelectorArgs(match_labels=labels),
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",

@@ -1,4 +1,5 @@
-"""Run every policy rule over an offline render (``python -m infra.render``), without the engine.
+"""Run every policy rule over an offline render (``python -m infra.offline.render``), without
+the engine.
 
     python -m policy.offline out/dev out/prod ...
 
@@ -47,7 +48,7 @@ class Render:
 
 
 class RenderError(ValueError):
-    """A render directory or file that is not what ``infra.render`` writes."""
+    """A render directory or file that is not what ``infra.offline.render`` writes."""
 
 
 def load_render(path: Path) -> Render:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import allow_list
+from infra.build_context import allow_list
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
@@ -70,7 +70,7 @@ def test_dockerfile_contract(source):
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_allow_list_admits_exactly_what_is_copied(source):
-    # The same reader the program hashes the image's inputs with (infra/config.py).
+    # The same reader the program hashes the image's inputs with (infra/build_context.py).
     allowed = set(allow_list(APPS / source, APPS))
     copied = {src for srcs, _ in _copies(source) for src in srcs}
     assert allowed == copied, f"{source}: allowed {allowed} but COPY uses {copied}"

@@ -1,35 +1,32 @@
-"""Offline renders of the stacks for the delivery tests (``python -m infra.render``, subprocess).
+"""Offline renders of the stacks, as folders, for the delivery and policy tests: the same harness
+as every other test (infra/offline), written by the render CLI's own writer.
 
 Each (stack, overrides) pair is rendered once per test session into a temporary folder that is
-removed at exit. The render needs the apps' Dockerfiles (a stack's ``source`` must hold one);
-until they are in the tree the tests that need a render skip on a dev machine and fail in CI.
+removed at exit.
 """
 
 from __future__ import annotations
 
 import atexit
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
-
+from infra.offline import render as rendering
+from infra.offline.stackfile import stack_names
+from infra.paths import ROOT
 from tests.prerequisites import unavailable
 
-ROOT = Path(__file__).resolve().parents[2]
-RENDER_TIMEOUT_S = 300
+__all__ = ["ROOT", "dockerfiles", "render", "require_renderable", "stacks"]
+
 _cache: dict[tuple[str, tuple[str, ...]], Path] = {}
 _base: list[Path] = []
 
 
 def stacks() -> list[str]:
     """Every stack with a stack file."""
-    return sorted(
-        p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
-    )
+    return stack_names()
 
 
 def dockerfiles() -> list[Path]:
@@ -38,18 +35,9 @@ def dockerfiles() -> list[Path]:
 
 
 def require_renderable() -> None:
-    """Skips (fails under CI=true) when the program or the apps it builds are not in the tree."""
-    missing = [
-        what
-        for what, ok in (
-            ("infra/render.py", (ROOT / "infra" / "render.py").is_file()),
-            ("stacks/Pulumi.*.yaml", bool(stacks())),
-            ("apps/**/Dockerfile", bool(dockerfiles())),
-        )
-        if not ok
-    ]
-    if missing:
-        unavailable(f"cannot render the stacks: {', '.join(missing)} not in the tree")
+    """Skips (fails under CI=true) when there is nothing to render."""
+    if not stacks() or not dockerfiles():
+        unavailable("cannot render: no stacks/Pulumi.*.yaml or apps/**/Dockerfile in the tree")
 
 
 def _base_dir() -> Path:
@@ -60,18 +48,11 @@ def _base_dir() -> Path:
 
 
 def render(stack: str, sets: Sequence[str] = ()) -> Path:
-    """The render folder of ``stack`` with ``--set`` overrides; a failed render fails the test."""
+    """The render folder of ``stack`` with ``--set`` overrides (a bad config raises)."""
     require_renderable()
     key = (stack, tuple(sets))
     if key not in _cache:
         out = _base_dir() / f"{stack}-{len(_cache)}"
-        cmd = [sys.executable, "-m", "infra.render", "--stack", stack, "--out", str(out)]
-        for s in sets:
-            cmd += ["--set", s]
-        proc = subprocess.run(
-            cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S
-        )
-        if proc.returncode != 0:
-            pytest.fail(f"render of {stack} {list(sets)} failed ({proc.returncode}): {proc.stderr}")
+        rendering.render(stack, sets, out=out)
         _cache[key] = out
     return _cache[key]

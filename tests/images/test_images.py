@@ -30,8 +30,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import allow_list
-from infra.image import stage_context
+from infra.build_context import allow_list, stage
 from tests.prerequisites import unavailable
 
 pytestmark = pytest.mark.image
@@ -425,11 +424,11 @@ def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases
 
 
 def test_each_image_builds_from_what_pulumi_docker_sends(images, run_id, tmp_path):
-    """The Pulumi program stages one context per image (infra.image.stage_context) and
+    """The Pulumi program stages one context per image (infra.build_context.stage) and
     pulumi-docker tars that folder whole (it holds no .dockerignore) and uploads it to BuildKit.
     The same tar, built the same way, must yield each image with exactly its allow-list."""
     for image in images.values():
-        staged = stage_context(APPS / image.source, APPS, tmp_path / "staged")
+        staged = stage(APPS / image.source, APPS, tmp_path / "staged")
         assert not (staged / ".dockerignore").exists()
         archive = tmp_path / f"{image.app}.tar"
         # Plain ustar: the docker CLI recognises a context archive on stdin by its first header.

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.render import Render, stack_names
-from tests.program.helpers import (
+from infra.offline.program import Render
+from infra.offline.stackfile import stack_names
+from tests.helpers import (
     CLUSTER,
     DEPLOYMENT,
     IMAGE,

@@ -7,9 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from infra.cluster import NODE_ROLE, kubeconfig
-from infra.naming import physical_name
-from infra.render import Render
-from tests.program.helpers import CLUSTER, NODE_POOL, one, plain
+from infra.offline.program import Render
+from tests.helpers import CLUSTER, NODE_POOL, one, plain
 
 Renderer = Callable[..., Render]
 GKE_STACKS = ["imageview", "dev", "prod"]
@@ -96,22 +95,3 @@ def test_kubeconfig_is_secret_and_has_no_static_credentials(render_stack: Render
     assert "command: gke-gcloud-auth-plugin" in text
     assert "server: https://203.0.113.9" in text
     assert "token" not in text and "client-key" not in text and "password" not in text
-
-
-@pytest.mark.parametrize(
-    ("parts", "max_len", "expected_len"),
-    [(("dev", "nodes"), 30, 9), (("a-very-long-cluster-name-for-a-team", "nodes"), 30, 30)],
-)
-def test_physical_names_fit_gcp_limits(
-    parts: tuple[str, ...], max_len: int, expected_len: int
-) -> None:
-    name = physical_name(*parts, max_len=max_len, min_len=6)
-    assert len(name) == expected_len
-    assert name == physical_name(*parts, max_len=max_len, min_len=6), "stable"
-    assert name[0].isalpha() and not name.endswith("-")
-
-
-def test_long_names_stay_distinct() -> None:
-    a = physical_name("team-platform-cluster-europe-west4-a", "nodes", max_len=30)
-    b = physical_name("team-platform-cluster-europe-west4-b", "nodes", max_len=30)
-    assert a != b and len(a) == len(b) == 30

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from infra.render import Render
-from tests.program.helpers import plain
+from infra.offline.program import Render
+from tests.helpers import plain
 
 Renderer = Callable[..., Render]
 AR_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"

@@ -1,18 +1,12 @@
-"""infra/image.py: content tags, one build per source folder, pushed with a short-lived token."""
+"""infra/build_context.py: the allow-list, content hashes and staged contexts of app images."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
-from infra.config import APPS, ROOT
-from infra.image import build_inputs, source_hash, stage_context
-from infra.mocks import is_secret
-from infra.render import Render
-from tests.program.helpers import IMAGE, container, plain
-
-Renderer = Callable[..., Render]
+from infra.build_context import build_inputs, source_hash, stage
+from infra.paths import APPS, ROOT
 
 
 def _apps_copy(tmp_path: Path) -> Path:
@@ -78,49 +72,6 @@ def test_shared_code_retags_exactly_the_apps_that_use_it(tmp_path: Path) -> None
     assert changed == ["imageview/blue", "imageview/green", "kubia"]
 
 
-def test_images_push_with_an_access_token_for_amd64(render_stack: Renderer) -> None:
-    r = render_stack("dev")
-    images = {x.name: x for x in r.of_type(IMAGE)}
-    assert sorted(images) == ["kubia-image", "node-app-image", "py-web-server-image"]
-    kubia = images["kubia-image"]
-    inputs = plain(kubia)
-    assert inputs["build"]["platform"] == "linux/amd64"
-    assert inputs["build"]["context"] == ".build/images/kubia", "its own staged context"
-    assert inputs["build"]["dockerfile"] == ".build/images/kubia/kubia/Dockerfile"
-    assert inputs["imageName"] == (
-        f"asia-northeast1-docker.pkg.dev/gke-bluegreen-dev/apps/kubia:src-"
-        f"{source_hash(ROOT / 'apps' / 'kubia')}"
-    )
-    assert inputs["registry"]["server"] == "asia-northeast1-docker.pkg.dev"
-    assert inputs["registry"]["username"] == "oauth2accesstoken"
-    assert is_secret(kubia.inputs["registry"]), "the token travels as a secret"
-    assert inputs["registry"]["password"] == "mock-access-token"
-    assert inputs.get("skipPush") is False
-
-
-def test_both_colors_share_one_build_of_one_folder(render_stack: Renderer) -> None:
-    r = render_stack("dev")
-    blue, green = (container(r, f"kubia-{c}")["image"] for c in ("blue", "green"))
-    assert blue == green and "@sha256:" in blue
-    assert r.outputs["apps"]["kubia"]["images"] == {"blue": blue, "green": green}
-
-
-def test_per_color_folders_build_per_color(render_stack: Renderer) -> None:
-    r = render_stack("imageview")
-    names = sorted(x.name for x in r.of_type(IMAGE))
-    assert names == ["imageview-blue-image", "imageview-green-image"]
-    builds = sorted(
-        (plain(x)["build"]["context"], plain(x)["build"]["dockerfile"]) for x in r.of_type(IMAGE)
-    )
-    assert builds == [
-        (".build/images/imageview-blue", ".build/images/imageview-blue/imageview/blue/Dockerfile"),
-        (
-            ".build/images/imageview-green",
-            ".build/images/imageview-green/imageview/green/Dockerfile",
-        ),
-    ]
-
-
 def _tree(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
@@ -130,10 +81,7 @@ def test_staged_context_holds_exactly_the_allow_list(tmp_path: Path) -> None:
     allow-list names, nothing of another app or color (so editing green never rebuilds blue)."""
     apps = tmp_path / "apps"
     shutil.copytree(APPS, apps, ignore=shutil.ignore_patterns("node_modules", "__pycache__"))
-    staged = {
-        c: stage_context(apps / "imageview" / c, apps, tmp_path / "stage")
-        for c in ("blue", "green")
-    }
+    staged = {c: stage(apps / "imageview" / c, apps, tmp_path / "stage") for c in ("blue", "green")}
     for color, folder in staged.items():
         expected = sorted(
             f.relative_to(apps).as_posix()
@@ -148,7 +96,7 @@ def test_staged_context_holds_exactly_the_allow_list(tmp_path: Path) -> None:
     before = _tree(staged["blue"])
     (apps / "imageview/green/color.json").write_text('{"edited": true}')
     (apps / "kubia/app.js").write_text("// edited\n")
-    again = stage_context(apps / "imageview" / "blue", apps, tmp_path / "stage")
+    again = stage(apps / "imageview" / "blue", apps, tmp_path / "stage")
     assert _tree(again) == before
     assert (again / "imageview/blue/color.json").read_bytes() == (
         apps / "imageview/blue/color.json"

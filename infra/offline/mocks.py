@@ -1,9 +1,11 @@
-"""Pulumi mocks that run the real program offline and record what it registers.
+"""Pulumi mocks that stand in for the engine and the providers, and record what a program registers.
 
-Used by the offline render (``python -m infra.render``) and by the tests. The mocks stand in for
-the engine and providers only: they return the outputs the cloud would compute (service account
-emails, image digests, load balancer IPs, Kubernetes auto-names) deterministically, so two runs
-of the same config register exactly the same thing and references between resources resolve.
+The mocks return what the cloud would compute (service account emails, image digests, load
+balancer IPs, Kubernetes auto-names, the ACL grant's counts) deterministically, so two runs of the
+same config register exactly the same thing and references between resources resolve.
+
+The few Pulumi SDK internals the harness needs live in the ``SDK internals`` section below and
+nowhere else; tests/infra/offline/test_mocks.py fails, naming the SDK version, if one changes.
 """
 
 from __future__ import annotations
@@ -16,15 +18,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+
+# --------------------------------------------------------------------------- SDK internals
+# No public API gives these. Each is checked by tests/infra/offline/test_mocks.py.
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-#: The marker the Pulumi wire format puts on a secret value.
-SECRET_SIG = rpc._special_sig_key
-SECRET_VALUE = rpc._special_secret_sig
+#: The marker the Pulumi wire format puts on a secret value (``rpc._special_sig_key``).
+SECRET_SIG: str = rpc._special_sig_key
+#: ... and its value for a secret (``rpc._special_secret_sig``).
+SECRET_VALUE: str = rpc._special_secret_sig
+
+
+def deserialize(struct: Any) -> dict[str, Any]:
+    """A registration's inputs as Python values (``rpc.deserialize_properties``)."""
+    return dict(rpc.deserialize_properties(struct))
+
+
+def reset_root_stack() -> None:
+    """Forgets the root Stack resource (``settings.ROOT``): ``set_mocks`` keeps an existing one,
+    which would parent a new run's resources to the previous run's stack URN."""
+    pulumi.runtime.settings.ROOT.set(None)
+
+
+def stack_exports() -> dict[str, Any]:
+    """The values the program passed to ``pulumi.export``. Under mocks the root stack never
+    registers its outputs, so they are read from the root resource (``Stack.outputs``)."""
+    root = pulumi.runtime.settings.get_root_resource()
+    return dict(getattr(root, "outputs", {}) or {})
+
+
+# --------------------------------------------------------------------------- wire helpers
+
 REDACTED = "[secret]"
 #: Addresses the mocks hand out (TEST-NET-3, reserved for documentation).
-_TEST_NET = "203.0.113"
+TEST_NET = "203.0.113"
+#: The dynamic resource that grants object ACLs (infra/gcs_acl/resource.py).
+ACL_GRANT = "pulumi-python:dynamic/gcs_acl:ObjectAclGrant"
 
 
 def _digest(*parts: object) -> str:
@@ -34,6 +64,11 @@ def _digest(*parts: object) -> str:
 def is_secret(value: object) -> bool:
     """True for a secret as it travels on the wire (a dict tagged with Pulumi's secret sig)."""
     return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE
+
+
+def secret(value: object) -> dict[str, Any]:
+    """``value`` wrapped as a secret, as on the wire."""
+    return {SECRET_SIG: SECRET_VALUE, "value": value}
 
 
 def redact(value: Any) -> Any:
@@ -77,6 +112,9 @@ def unwrap(value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- the mocks
+
+
 @dataclass
 class Registered:
     """One resource as the program registered it."""
@@ -90,6 +128,8 @@ class Registered:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
 
 
 class CloudMocks(Mocks):
@@ -106,9 +146,7 @@ class CloudMocks(Mocks):
         elif typ == "docker:index/image:Image":
             image_name = str(state.get("imageName", name))
             repo = (
-                image_name.rsplit(":", 1)[0]
-                if "/" in image_name or ":" in image_name
-                else image_name
+                image_name.rsplit(":", 1)[0] if ":" in image_name.rsplit("/", 1)[-1] else image_name
             )
             state["repoDigest"] = f"{repo}@sha256:{_digest(image_name, state.get('build'))}"
         elif typ == "gcp:serviceaccount/account:Account":
@@ -116,11 +154,20 @@ class CloudMocks(Mocks):
             state["email"] = f"{state['accountId']}@{project}.iam.gserviceaccount.com"
             state["name"] = f"projects/{project}/serviceAccounts/{state['email']}"
         elif typ == "gcp:container/cluster:Cluster":
-            state["endpoint"] = f"{_TEST_NET}.{int(_digest(name)[:4], 16) % 200 + 10}"
+            state["endpoint"] = f"{TEST_NET}.{int(_digest(name)[:4], 16) % 200 + 10}"
             ca = base64.b64encode(f"mock CA of {state.get('name', name)}".encode()).decode()
             state["masterAuth"] = {**state.get("masterAuth", {}), "clusterCaCertificate": ca}
         elif typ == "gcp:artifactregistry/repository:Repository":
             state["name"] = state.get("repositoryId", name)
+        elif typ == "gcp:storage/bucket:Bucket":
+            state["name"] = state.get("name", name)
+        elif typ == ACL_GRANT:
+            state |= {
+                "objects_scanned": 7,
+                "objects_granted": 7,
+                "objects_changed": 7,
+                "objects_missing": 0,
+            }
         return f"{name}-id", state
 
     def _kubernetes(self, typ: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +186,7 @@ class CloudMocks(Mocks):
             and (state.get("spec") or {}).get("type") == "LoadBalancer"
         ):
             octet = int(_digest(name)[:4], 16) % 200 + 10
-            state["status"] = {"loadBalancer": {"ingress": [{"ip": f"{_TEST_NET}.{octet}"}]}}
+            state["status"] = {"loadBalancer": {"ingress": [{"ip": f"{TEST_NET}.{octet}"}]}}
         return state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -155,19 +202,17 @@ class CloudMocks(Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that keeps every registration: parent, provider and dependencies too,
-    which :class:`MockResourceArgs` does not carry."""
+    """A mock monitor that keeps every registration: parent, provider, dependencies and resource
+    options too, which :class:`MockResourceArgs` does not carry."""
 
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.registered: list[Registered] = []
-        self.stack_outputs: dict[str, Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
-        inputs = rpc.deserialize_properties(request.object)
         outputs = self.resources[response.urn].state if response.urn in self.resources else {}
         self.registered.append(
             Registered(
@@ -178,8 +223,10 @@ class RecordingMonitor(MockMonitor):
                 provider=request.provider or None,
                 dependencies=list(request.dependencies),
                 custom=bool(request.custom),
-                inputs=dict(inputs),
+                inputs=deserialize(request.object),
                 outputs=dict(outputs),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         )
         return response
@@ -189,28 +236,21 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 
 def install(
-    stack: str,
-    config: dict[str, str],
-    secret_keys: list[str],
-    *,
-    preview: bool,
-    project: str = "gke-bluegreen",
-    gcp_project: str = "mock-project",
+    stack: str, *, preview: bool, project: str, gcp_project: str = "mock-project"
 ) -> RecordingMonitor:
-    """Points the Pulumi runtime at fresh mocks with this stack's config; returns the monitor.
+    """Points the Pulumi runtime at fresh mocks; returns the monitor that records registrations.
 
-    One event loop for the session (Python 3.12+ warns when ``set_mocks`` has to make one).
+    One event loop for the session (Python 3.12+ warns when ``set_mocks`` has to make one). It
+    lives as long as the process: the mock monitor gives each executor thread a loop of its own
+    that it never closes, and closing ours would end those threads mid-session.
     """
     global _loop  # noqa: PLW0603 - one loop per process, made on first use
     if _loop is None:
         _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
     monitor = RecordingMonitor(CloudMocks(gcp_project))
-    # A new root Stack per run: set_mocks keeps an existing one, which would parent this run's
-    # resources to the previous stack's URN.
-    pulumi.runtime.settings.ROOT.set(None)
+    reset_root_stack()
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor
     )
-    pulumi.runtime.set_all_config(config, secret_keys)
     return monitor

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.mocks import Registered, unwrap
-from infra.render import Render
+from infra.offline.mocks import Registered, unwrap
+from infra.offline.program import Render
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -39,3 +39,13 @@ def container(render: Render, deployment: str) -> dict[str, Any]:
 def plain(r: Registered) -> dict[str, Any]:
     """Inputs with secrets unwrapped (for assertions only)."""
     return dict(unwrap(r.inputs))
+
+
+def k8s_objects(r: Render) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(m["kind"], m["metadata"]["name"]): m for m in r.manifests()}
+
+
+def changed(a: Render, b: Render) -> set[tuple[str, str]]:
+    """Kubernetes objects added, removed or different between two renders."""
+    left, right = k8s_objects(a), k8s_objects(b)
+    return {k for k in left.keys() | right.keys() if left.get(k) != right.get(k)}

@@ -1,0 +1,196 @@
+"""Offline render: run the real program under Pulumi mocks and write what it would create.
+
+    python -m infra.offline.render --stack dev [--set PATH=VALUE]... [--set-secret PATH=VALUE]... \\
+        --out DIR
+
+PATH is written as for ``pulumi config set --path`` (``apps.kubia.activeColor``,
+``apps.imageview.configMaps.projectid["project.id"]``); keys without a namespace belong to
+``gke-bluegreen``. Writes
+
+* ``DIR/resources.json``: the stack, its config (secrets redacted) and every registered resource
+  (urn, type, name, parent, provider, dependencies, options, inputs with secrets as ``"[secret]"``);
+* ``DIR/outputs.json``: the stack outputs (secrets redacted);
+* ``DIR/manifests/<kind>-<name>.yaml``: every Kubernetes object as it would be applied, Secret
+  values redacted;
+* ``DIR/build-contexts/<image>/``: exactly the files each image would be built from.
+
+DIR must be missing, empty, or an earlier render (it holds the marker file ``.render``); it is
+never the repository or a folder above it. Declared secrets that are unset (or encrypted in the
+stack file, which needs the stack's key) get placeholder values, still marked secret. Any bad input:
+one line on stderr, exit 2, nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.offline import mocks, program, stackfile
+from infra.paths import ROOT
+from infra.settings import PROJECT, ConfigError
+
+#: The file that marks a folder as a render this tool may replace.
+MARKER = ".render"
+
+
+class OutError(Exception):
+    """``--out`` names a folder this tool must not write; the message is one line."""
+
+
+def check_out(out: Path | str) -> Path:
+    """``out`` resolved, when it is safe to (re)place with a render."""
+    if not str(out).strip():
+        raise OutError("--out is empty: name a folder for the render, e.g. --out out/dev")
+    out = Path(out)
+    target = out.resolve()
+    if ROOT.is_relative_to(target):
+        raise OutError(
+            f"--out {out}: that is the repository or a folder above it; name a folder inside, "
+            "e.g. out/<stack>"
+        )
+    for parent in [target, *target.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise OutError(f"--out {out}: {parent} is a file, not a folder")
+    if target.exists() and any(target.iterdir()) and not (target / MARKER).is_file():
+        raise OutError(
+            f"--out {out}: the folder holds files that are not an earlier render (no {MARKER} "
+            "marker); name a new or empty folder"
+        )
+    return target
+
+
+def write(render: program.Render, out: Path) -> None:
+    """Writes the render to ``out`` atomically: a failed write leaves ``out`` as it was."""
+    target = check_out(out)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
+    except OSError as err:
+        raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
+    try:
+        _write_files(render, staging)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except OSError as err:
+        raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def document(render: program.Render) -> dict[str, Any]:
+    """``resources.json``: the stack, its redacted config and every resource."""
+    config = {
+        k.split(":", 1)[1] if k.startswith(f"{PROJECT}:") else k: (
+            mocks.secret(v) if k in render.config.secret_keys else v
+        )
+        for k, v in render.config.values.items()
+    }
+    return {
+        "stack": render.stack,
+        "project": PROJECT,
+        "config": mocks.redact_leaves(config),
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "provider": r.provider,
+                "dependencies": sorted(r.dependencies),
+                "options": {"protect": r.protect, "retainOnDelete": r.retain_on_delete},
+                "inputs": _inputs(r),
+            }
+            for r in sorted(render.resources, key=lambda r: r.urn)
+        ],
+    }
+
+
+def _write_files(render: program.Render, folder: Path) -> None:
+    (folder / MARKER).write_text(f"offline render of stack {render.stack}\n")
+    (folder / "resources.json").write_text(json.dumps(document(render), indent=2, sort_keys=True))
+    (folder / "outputs.json").write_text(
+        json.dumps(mocks.redact(render.outputs), indent=2, sort_keys=True)
+    )
+    manifests = folder / "manifests"
+    manifests.mkdir()
+    for obj in render.manifests():
+        file = manifests / f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+        file.write_text(yaml.safe_dump(obj, sort_keys=False))
+
+
+def _inputs(r: mocks.Registered) -> dict[str, Any]:
+    inputs = mocks.redact(r.inputs)
+    if "__provider" in inputs:
+        # A dynamic provider's pickled code: meaningless to a reviewer, and large.
+        inputs["__provider"] = "[serialized dynamic provider]"
+    return dict(inputs)
+
+
+def render(
+    stack: str, sets: Sequence[str] = (), secret_sets: Sequence[str] = (), out: Path | None = None
+) -> program.Render:
+    """Renders ``stack`` with overrides; with ``out``, writes it there (build contexts too)."""
+    config = stackfile.merged(stack, sets, secret_sets)
+    if out is None:
+        return program.run(config)
+    target = check_out(out)
+    with tempfile.TemporaryDirectory(prefix="gke-bluegreen-render-") as scratch:
+        contexts = Path(scratch) / "build-contexts"
+        result = program.run(config, staging=contexts)
+        write(result, target)
+        shutil.copytree(contexts, target / "build-contexts", dirs_exist_ok=True)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.offline.render", description=(__doc__ or "").split("\n")[0]
+    )
+    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a config value, as pulumi config set --path",
+    )
+    parser.add_argument(
+        "--set-secret",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="set a secret config value, as pulumi config set --secret --path",
+    )
+    parser.add_argument(
+        "--out", required=True, help="output folder: new, empty or an earlier render"
+    )
+    args = parser.parse_args(argv)
+    try:
+        out = check_out(args.out)
+        result = render(args.stack, args.set, args.set_secret, out)
+    except (stackfile.StackFileError, ConfigError, OutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    kinds = len(result.manifests())
+    print(
+        f"rendered stack {args.stack}: {len(result.resources)} resources, {kinds} Kubernetes "
+        f"objects -> {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

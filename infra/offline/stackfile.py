@@ -1,0 +1,265 @@
+"""A stack's config as the engine hands it to the program, built offline from Pulumi.yaml, the stack
+file and ``--set`` overrides, with the Pulumi CLI's own rules (pulumi/pulumi at 1b59498):
+
+* ``pkg/workspace/config.go`` ``mergeConfig``: project keys with a ``default`` (or ``value``) fill
+  what the stack file leaves unset;
+* ``sdk/go/common/resource/config/object.go`` ``coerce``: ``--path`` values ``true``/``false``
+  become booleans, integers that fit 64 bits become numbers unless they start with ``0``, anything
+  else stays text; ``object.Set``: a list index may be at most the list's length (append);
+* structured values reach the program as JSON with sorted keys (Go's ``encoding/json``), so apps
+  are visited in name order, not file order.
+
+Every problem is a :class:`StackFileError` with one line; nothing here raises anything else for
+any input.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import paths
+from infra.settings import PROJECT
+
+SECRETS_KEY = f"{PROJECT}:secrets"
+_SEGMENT = re.compile(r'\.?([^.\[\]"]+)|\[(\d{1,9})\]|\["([^"]+)"\]')
+#: A path segment may not address beyond this many list items (the CLI appends one at a time).
+_MAX_INDEX = 10_000
+
+
+class StackFileError(Exception):
+    """A project file, stack file or override is not usable; the message is one line."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What the engine would pass the program for one stack."""
+
+    stack: str
+    """Stack name."""
+    values: dict[str, Any]
+    """Decoded values by full key (``gke-bluegreen:apps``), project defaults merged in."""
+    secret_keys: frozenset[str]
+    """Keys whose value is (or holds) a secret."""
+
+    def wire(self) -> dict[str, str]:
+        """The values as strings, the way ``PULUMI_CONFIG`` carries them."""
+        return {k: to_wire(v) for k, v in self.values.items()}
+
+
+def to_wire(value: Any) -> str:
+    """One config value as the engine sends it: text as is, the rest as JSON with sorted keys."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _load_yaml(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise StackFileError(f"{what} {path.name} cannot be read: {err.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise StackFileError(f"{what} {path.name}{where}: {problem}") from None
+    except ValueError as err:  # e.g. an integer too long to convert
+        raise StackFileError(f"{what} {path.name}: {err}") from None
+
+
+def project(path: Path | None = None) -> dict[str, Any]:
+    """Pulumi.yaml as a mapping."""
+    path = path or paths.PROJECT_FILE
+    document = _load_yaml(path, "project file")
+    if not isinstance(document, dict):
+        raise StackFileError(f"project file {path.name}: expected a mapping of keys")
+    return document
+
+
+def stacks_dir(path: Path | None = None) -> Path:
+    """Where stack files live: ``stackConfigDir`` of Pulumi.yaml, else beside it."""
+    path = path or paths.PROJECT_FILE
+    config_dir = project(path).get("stackConfigDir") or "."
+    return (path.parent / str(config_dir)).resolve()
+
+
+def stack_names(path: Path | None = None) -> list[str]:
+    """Stacks that have a stack file."""
+    return sorted(
+        p.name[len("Pulumi.") : -len(".yaml")] for p in stacks_dir(path).glob("Pulumi.*.yaml")
+    )
+
+
+def stack_file(stack: str, path: Path | None = None) -> Path:
+    """The stack's file; an unknown stack is an error that lists the known ones."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", stack):
+        raise StackFileError(f"stack name {stack!r}: letters, digits, '-', '_' and '.' only")
+    file = stacks_dir(path) / f"Pulumi.{stack}.yaml"
+    if not file.is_file():
+        names = ", ".join(stack_names(path)) or "(none)"
+        raise StackFileError(f"no stack {stack!r}: stacks are {names}")
+    return file
+
+
+def stack_document(stack: str, path: Path | None = None) -> dict[str, Any]:
+    """The stack file as a mapping (an empty file is an empty stack)."""
+    file = stack_file(stack, path)
+    document = _load_yaml(file, "stack file")
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"stack file {file.name}: expected a mapping with a config: key")
+    config = document.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise StackFileError(f"stack file {file.name}: config: must be a mapping of keys")
+    return document
+
+
+def full_key(key: str) -> str:
+    """``apps`` → ``gke-bluegreen:apps``; namespaced keys stay as they are."""
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def has_secure(value: Any) -> bool:
+    """True when ``value`` is or holds an encrypted ``secure:`` value."""
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_secure(v) for v in value)
+    return False
+
+
+def _strip_secure(value: Any) -> Any:
+    """Encrypted values need the stack's key, which the offline tools never have: dropped
+    (placeholders follow)."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return None
+        return {k: v for k, v in ((k, _strip_secure(v)) for k, v in value.items()) if v is not None}
+    return value
+
+
+def coerce(text: str) -> Any:
+    """A ``--path`` value typed the way the CLI types it (object.go ``coerce``)."""
+    if text in ("true", "false"):
+        return text == "true"
+    if len(text) > 1 and text[0] == "0":
+        return text
+    if re.fullmatch(r"[+-]?[0-9]{1,20}", text):
+        number = int(text)
+        if -(2**63) <= number < 2**64:
+            return number
+    return text
+
+
+def parse_path(path: str) -> tuple[str, list[str | int]]:
+    """``'apps.kubia.colors.blue.replicas'`` → (``'gke-bluegreen:apps'``, [...]) as the CLI does."""
+    namespace = PROJECT
+    if ":" in path.split(".", 1)[0]:
+        namespace, path = path.split(":", 1)
+    segments: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        m = _SEGMENT.match(path, pos)
+        if not m or (pos == 0 and path.startswith(".")):
+            raise StackFileError(f'--set path {path!r}: expected a.b.c, a[0] or a["key.with.dots"]')
+        name, index, quoted = m.groups()
+        segments.append(int(index) if index is not None else (name or quoted))
+        pos = m.end()
+    if not segments or not isinstance(segments[0], str):
+        raise StackFileError(f"--set path {path!r}: must start with a key name")
+    return f"{namespace}:{segments[0]}", segments[1:]
+
+
+def set_path(container: Any, segments: Sequence[str | int], value: Any, shown: str) -> Any:
+    """``container`` with ``value`` set at ``segments`` (the CLI's ``object.Set`` rules)."""
+    if not segments:
+        return value
+    head, rest = segments[0], segments[1:]
+    if isinstance(head, int):
+        items = list(container) if isinstance(container, list) else []
+        if head > len(items) or head > _MAX_INDEX:
+            raise StackFileError(
+                f"--set {shown}: array index {head} out of range (the list has {len(items)} "
+                f"items; add one at index {len(items)})"
+            )
+        if head == len(items):
+            items.append(None)
+        items[head] = set_path(items[head], rest, value, shown)
+        return items
+    obj = dict(container) if isinstance(container, dict) else {}
+    obj[head] = set_path(obj.get(head), rest, value, shown)
+    return obj
+
+
+def merged(
+    stack: str,
+    sets: Sequence[str] = (),
+    secret_sets: Sequence[str] = (),
+    path: Path | None = None,
+) -> StackConfig:
+    """The stack file's config, overrides applied, then Pulumi.yaml's defaults for what is unset."""
+    document = stack_document(stack, path)
+    raw_config: dict[str, Any] = document.get("config") or {}
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in raw_config.items():
+        full = full_key(str(key))
+        if has_secure(value):
+            secret.add(full)
+        stripped = _strip_secure(value)
+        if stripped is not None:
+            values[full] = stripped
+    for items, is_secret in ((sets, False), (secret_sets, True)):
+        for item in items:
+            path_text, sep, text = item.partition("=")
+            if not sep:
+                raise StackFileError(f"--set {item!r}: expected PATH=VALUE")
+            key, segments = parse_path(path_text)
+            values[key] = set_path(values.get(key), segments, coerce(text), path_text)
+            if is_secret:
+                secret.add(key)
+    for name, spec in (project(path).get("config") or {}).items():
+        full = full_key(str(name))
+        if full in values or full in secret or not isinstance(spec, Mapping):
+            continue
+        for field in ("value", "default"):
+            if field in spec:
+                values[full] = spec[field]
+    _fill_placeholders(values, secret)
+    return StackConfig(stack=stack, values=values, secret_keys=frozenset(secret))
+
+
+def _fill_placeholders(values: dict[str, Any], secret: set[str]) -> None:
+    """Gives every declared but unset app secret a placeholder value (still secret). Values of
+    the wrong shape are left alone for the program to refuse, as it would under the engine."""
+    apps = values.get(f"{PROJECT}:apps")
+    secrets = values.get(SECRETS_KEY) or {}
+    if not isinstance(apps, dict) or not isinstance(secrets, dict):
+        return
+    if SECRETS_KEY in values and SECRETS_KEY not in secret:
+        return  # a plaintext secrets key: the program refuses it, as under the engine
+    filled = dict(secrets)
+    for app, spec in apps.items():
+        declared = spec.get("secret") if isinstance(spec, dict) else None
+        keys = declared.get("keys") if isinstance(declared, dict) else None
+        current = filled.get(app, {})
+        if not isinstance(keys, list) or not isinstance(current, dict):
+            continue
+        current = dict(current)
+        for key in keys:
+            if isinstance(key, str):
+                current.setdefault(key, f"placeholder-{app}-{key}")
+        filled[app] = current
+    if filled:
+        values[SECRETS_KEY] = filled
+        secret.add(SECRETS_KEY)

@@ -1,0 +1,73 @@
+"""Shared cases for the config tests: a small valid config (the S4 shape) and a way to break one
+value of it, plus the check every refusal must pass."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from infra.config import parse
+from infra.settings import ConfigError, Settings, printable
+
+SECRETS = {"imageview": {"id": "asa", "key": "s3cret-key"}}
+DELETE = object()
+
+
+def base() -> dict[str, Any]:
+    """A small valid gke config with one app (the S4 shape), as the engine passes it (Pulumi.yaml
+    defaults merged in: ``platform``)."""
+    return {
+        "platform": "gke",
+        "project": "hello-docker",
+        "region": "asia-northeast1",
+        "cluster": {"zone": "asia-northeast1-a", "machineType": "n1-standard-1", "nodeCount": 3},
+        "apps": {
+            "imageview": {
+                "type": "webserver",
+                "configMaps": {"projectid": {"project.id": "hello-docker"}},
+                "secret": {"name": "apikey", "keys": ["id", "key"]},
+                "env": {
+                    "PROJECT_ID": {"configMapKeyRef": {"name": "projectid", "key": "project.id"}},
+                    "SECRET_KEY": {"secretKeyRef": {"name": "apikey", "key": "key"}},
+                },
+                "colors": {
+                    "blue": {"source": "apps/imageview/blue"},
+                    "green": {"source": "apps/imageview/green"},
+                },
+                "service": {"name": "webserver", "type": "LoadBalancer"},
+            }
+        },
+    }
+
+
+def with_value(path: str, value: object, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``base()`` (or ``raw``) with the dotted ``path`` set to ``value`` (or removed: DELETE)."""
+    raw = copy.deepcopy(raw if raw is not None else base())
+    node: Any = raw
+    *parents, last = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    if value is DELETE:
+        node.pop(last, None)
+    else:
+        node[last] = value
+    return raw
+
+
+def parsed(raw: dict[str, Any] | None = None, secrets: object = SECRETS) -> Settings:
+    """Settings of ``raw`` (default ``base()``)."""
+    return parse(raw if raw is not None else base(), "test", secrets)
+
+
+def refused(raw: dict[str, Any], key: str, words: str, secrets: object = SECRETS) -> str:
+    """Asserts ``raw`` is refused with one line that names ``key`` and contains ``words``."""
+    with pytest.raises(ConfigError) as caught:
+        parse(raw, "test", secrets)
+    message = str(caught.value)
+    assert caught.value.key == key, message
+    assert message.startswith(f"config {printable(key)}: "), message
+    assert words in message, message
+    assert "\n" not in message, message
+    return message

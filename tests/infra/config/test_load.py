@@ -1,0 +1,121 @@
+"""infra/config/load.py: the top-level keys, the platform switch, and reading the runtime's config
+the way the engine hands it over (PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS) through the SDK's
+public API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra import config
+from infra.offline import program, stackfile
+from infra.settings import ConfigError, GkeTarget, LocalTarget, Settings, show
+from tests.infra.config.cases import DELETE, parsed, refused, with_value
+
+BAD = [
+    ("project", "", "project", "required"),
+    ("project", DELETE, "project", "required"),
+    ("project", "Hello_Docker", "project", "GCP project id"),
+    ("project", "hello-docker\n", "project", "control characters"),
+    ("region", "asia northeast1", "region", "GCP region"),
+    ("region", "asia-northeast1\n", "region", "control characters"),
+    ("platform", "aws", "platform", "gke, local"),
+    ("platform", DELETE, "platform", "required"),
+    ("kubeContext", "minikube", "kubeContext", "only used by platform local"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key", "words"), BAD, ids=[f"{p}={show(v)}"[:60] for p, v, *_ in BAD]
+)
+def test_bad_value_names_key_value_and_what_is_allowed(
+    path: str, value: object, key: str, words: str
+) -> None:
+    refused(with_value(path, value), key, words)
+
+
+def test_local_platform_rejects_gcp_keys() -> None:
+    raw = with_value("platform", "local")
+    refused(raw, "project", "not used on the local platform")
+
+
+def test_local_platform_accepts_the_project_files_empty_defaults() -> None:
+    raw = with_value("platform", "local")
+    for key in ("project", "region", "cluster", "registry"):
+        raw[key] = {} if key in ("cluster", "registry") else ""
+    raw["kubeContext"] = ""
+    target = parsed(raw).target
+    assert target == LocalTarget(kube_context=None)
+
+
+def test_gke_target() -> None:
+    target = parsed().target
+    assert isinstance(target, GkeTarget)
+    assert (target.project, target.region) == ("hello-docker", "asia-northeast1")
+
+
+@pytest.mark.parametrize("stack", stackfile.stack_names())
+def test_every_stack_file_parses(stack: str) -> None:
+    merged = stackfile.merged(stack)
+    values = {k.split(":", 1)[1]: v for k, v in merged.values.items()}
+    secrets = values.pop("secrets", None)
+    assert config.parse(values, stack, secrets).apps
+
+
+def _load(values: dict[str, Any], secret_keys: set[str] = frozenset()) -> Settings:  # type: ignore[assignment]
+    """config.load() run inside the offline harness with exactly this config."""
+    full = {f"gke-bluegreen:{k}": v for k, v in values.items()}
+    stack_config = stackfile.StackConfig(
+        stack="test", values=full, secret_keys=frozenset(f"gke-bluegreen:{k}" for k in secret_keys)
+    )
+    loaded: list[Settings] = []
+    program.run(stack_config, program=lambda: loaded.append(config.load()))
+    return loaded[0]
+
+
+LOCAL = {"platform": "local", "apps": {"kubia": {"source": "apps/kubia"}}}
+IMAGEVIEW = {
+    "imageview": {
+        "source": "apps/imageview/blue",
+        "secret": {"name": "apikey", "keys": ["id"]},
+    }
+}
+
+
+def test_load_reads_the_runtime_config() -> None:
+    s = _load(LOCAL)
+    assert isinstance(s.target, LocalTarget) and list(s.apps) == ["kubia"] and s.stack == "test"
+
+
+def test_load_rejects_unknown_top_level_keys() -> None:
+    with pytest.raises(ConfigError, match=r"config clusterr: .*unknown key; allowed: platform"):
+        _load({**LOCAL, "clusterr": {}})
+
+
+def test_load_rejects_secrets_set_without_secret() -> None:
+    values = {"platform": "local", "apps": IMAGEVIEW, "secrets": {"imageview": {"id": "asa"}}}
+    with pytest.raises(ConfigError, match="must be set with --secret") as caught:
+        _load(values)
+    assert "asa" not in str(caught.value)
+    s = _load(values, {"secrets"})
+    assert s.secrets.keys_of("imageview") == ("id",)
+    assert "asa" not in repr(s)
+
+
+@pytest.mark.parametrize("key", ["apps", "platform", "kubeContext"])
+def test_load_refuses_a_secret_outside_secrets(key: str) -> None:
+    """`--secret` on any other key would be read raw and end up in plaintext: refused, with the
+    value never shown."""
+    values = {**LOCAL, "kubeContext": "ctx-TOPSECRET"}
+    with pytest.raises(ConfigError) as caught:
+        _load(values, {key})
+    message = str(caught.value)
+    assert message.startswith(f"config {key}: [secret] is not valid; is marked secret"), message
+    assert "TOPSECRET" not in message and "kubia" not in message
+
+
+def test_load_accepts_a_number_stored_as_a_secret() -> None:
+    values = {"platform": "local", "apps": IMAGEVIEW, "secrets": {"imageview": {"id": 12345}}}
+    s = _load(values, {"secrets"})
+    assert s.secrets.keys_of("imageview") == ("id",)

@@ -1,0 +1,47 @@
+"""infra/offline/mocks.py: the few Pulumi SDK internals the harness relies on. If an SDK release
+changes one, this fails and names the installed version, before anything else breaks obscurely."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import settings
+
+from infra.offline import mocks
+
+SDK = importlib.metadata.version("pulumi")
+
+
+def test_secret_wire_marker_is_what_the_sdk_uses() -> None:
+    # The constants Pulumi's wire format documents for secrets (sdk/proto/.../provider.proto).
+    assert mocks.SECRET_SIG == "4dabf18193072939515e22adb298388d", f"pulumi {SDK}"
+    assert mocks.SECRET_VALUE == "1b47061264138c4ac30d75fd1eb44270", f"pulumi {SDK}"
+
+
+def test_root_stack_can_be_reset() -> None:
+    assert hasattr(settings, "ROOT") and hasattr(settings.ROOT, "set"), (
+        f"pulumi {SDK}: settings.ROOT (the root Stack context variable) is gone"
+    )
+
+
+def test_stack_exports_are_read_from_the_root_stack() -> None:
+    monitor = mocks.install("t", preview=False, project="p")
+
+    @pulumi.runtime.test  # type: ignore[misc]
+    def program() -> None:
+        pulumi.export("answer", 42)
+        assert mocks.stack_exports() == {"answer": 42}, (
+            f"pulumi {SDK}: exports are no longer kept on the root stack's .outputs"
+        )
+
+    program()
+    assert monitor.registered == []
+
+
+def test_deserialize_keeps_secrets_marked() -> None:
+    struct = struct_pb2.Struct()
+    struct.update({"a": 1.0, "b": mocks.secret("x")})
+    assert mocks.deserialize(struct) == {"a": 1.0, "b": mocks.secret("x")}, f"pulumi {SDK}"
+    assert mocks.is_secret(mocks.deserialize(struct)["b"])

@@ -1,0 +1,65 @@
+"""infra/image.py: content tags, one build per source folder, pushed with a short-lived token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infra.build_context import source_hash
+from infra.offline.mocks import is_secret
+from infra.offline.program import Render
+from infra.paths import ROOT
+from tests.helpers import IMAGE, container, plain
+
+Renderer = Callable[..., Render]
+
+
+def test_images_push_with_an_access_token_for_amd64(render_stack: Renderer) -> None:
+    r = render_stack("dev")
+    images = {x.name: x for x in r.of_type(IMAGE)}
+    assert sorted(images) == ["kubia-image", "node-app-image", "py-web-server-image"]
+    kubia = images["kubia-image"]
+    inputs = plain(kubia)
+    assert inputs["build"]["platform"] == "linux/amd64"
+    assert inputs["build"]["context"] == ".build/images/kubia", "its own staged context"
+    assert inputs["build"]["dockerfile"] == ".build/images/kubia/kubia/Dockerfile"
+    assert inputs["imageName"] == (
+        f"asia-northeast1-docker.pkg.dev/gke-bluegreen-dev/apps/kubia:src-"
+        f"{source_hash(ROOT / 'apps' / 'kubia')}"
+    )
+    assert inputs["registry"]["server"] == "asia-northeast1-docker.pkg.dev"
+    assert inputs["registry"]["username"] == "oauth2accesstoken"
+    assert is_secret(kubia.inputs["registry"]), "the token travels as a secret"
+    assert inputs["registry"]["password"] == "mock-access-token"
+    assert inputs.get("skipPush") is False
+
+
+def test_both_colors_share_one_build_of_one_folder(render_stack: Renderer) -> None:
+    r = render_stack("dev")
+    blue, green = (container(r, f"kubia-{c}")["image"] for c in ("blue", "green"))
+    assert blue == green and "@sha256:" in blue
+    assert r.outputs["apps"]["kubia"]["images"] == {"blue": blue, "green": green}
+
+
+def test_per_color_folders_build_per_color(render_stack: Renderer) -> None:
+    r = render_stack("imageview")
+    names = sorted(x.name for x in r.of_type(IMAGE))
+    assert names == ["imageview-blue-image", "imageview-green-image"]
+    builds = sorted(
+        (plain(x)["build"]["context"], plain(x)["build"]["dockerfile"]) for x in r.of_type(IMAGE)
+    )
+    assert builds == [
+        (".build/images/imageview-blue", ".build/images/imageview-blue/imageview/blue/Dockerfile"),
+        (
+            ".build/images/imageview-green",
+            ".build/images/imageview-green/imageview/green/Dockerfile",
+        ),
+    ]
+
+
+def test_pinning_the_live_color_keeps_its_image(render_stack: Renderer) -> None:
+    pinned = "gcr.io/hello-docker/imageview@sha256:" + "a" * 64
+    r = render_stack("imageview", [f"apps.imageview.colors.blue.image={pinned}"])
+    assert container(r, "webserver-blue")["image"] == pinned
+    assert container(r, "webserver-green")["image"].startswith("gcr.io/hello-docker/imageview@")
+    images = [x.name for x in r.of_type("docker:index/image:Image")]
+    assert images == ["imageview-green-image"], "the pinned color builds nothing"

@@ -1,0 +1,82 @@
+"""The architecture, checked: the layer contracts of pyproject.toml (import-linter), a __main__.py
+that only wires, and tests that mirror the modules they test."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_layer_contracts_are_kept() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "bad_import", "contract"),
+    [
+        ("infra/settings.py", "import infra.offline.render", "layers"),
+        ("infra/workload.py", "import infra.config", "never the config parser"),
+        ("infra/gcs_acl/spec.py", "import infra.settings", "stands alone"),
+        ("infra/naming.py", "import infra.cutover", "layers"),
+    ],
+)
+def test_a_broken_layer_fails_the_check(
+    tmp_path: Path, module: str, bad_import: str, contract: str
+) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT / "infra", copy / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+    target = copy / module
+    target.write_text(target.read_text() + f"\n{bad_import}  # noqa\n")
+    result = lint_imports(copy)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "BROKEN" in result.stdout and contract in result.stdout
+
+
+def test_main_only_wires() -> None:
+    """Imports, one load, one platform, a loop registering each app, exports: no decisions."""
+    tree = ast.parse((ROOT / "__main__.py").read_text())
+    lines = len((ROOT / "__main__.py").read_text().splitlines())
+    assert lines <= 40, f"__main__.py has {lines} lines"
+    for node in ast.walk(tree):
+        logic = ast.If | ast.IfExp | ast.FunctionDef | ast.ClassDef | ast.Try | ast.While
+        assert not isinstance(node, logic), (
+            f"__main__.py line {node.lineno}: {type(node).__name__} is logic; put it in infra/"
+        )
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert not {m for m in imported if m.startswith("infra.offline")}, imported
+
+
+def test_tests_mirror_the_modules_they_test() -> None:
+    """tests/infra/<package>/test_<module>.py tests infra/<package>/<module>.py."""
+    orphans = [
+        str(test.relative_to(ROOT))
+        for test in (ROOT / "tests" / "infra").rglob("test_*.py")
+        if not (
+            ROOT / test.relative_to(ROOT / "tests").parent / f"{test.stem.removeprefix('test_')}.py"
+        ).is_file()
+    ]
+    assert not orphans, f"no module under infra/ for: {orphans}"
