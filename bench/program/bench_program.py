@@ -2,7 +2,8 @@
 
 A cold process is what `pulumi preview` pays on every run: start Python, import pulumi and the
 providers' SDKs, read config, register every resource. Measured with the offline render (the real
-program under mocks), N fresh processes per stack; then `pytest tests/program` end to end.
+program under mocks), N fresh processes per stack; then the program's test suite end to end
+(every test that runs the program under the mocks: tests/infra, tests/stacks, tests/test_layers.py).
 
     .venv/bin/python bench/program/bench_program.py [--runs 5]
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ["imageview", "dev", "prod", "local"]
+#: The program's suite: everything that runs the program under the mocks.
+SUITE = ["tests/infra", "tests/stacks", "tests/test_layers.py"]
 
 
 def timed(cmd: list[str]) -> float:
@@ -38,7 +41,7 @@ def main() -> None:
             cmd = [
                 sys.executable,
                 "-m",
-                "infra.render",
+                "infra.offline.render",
                 "--stack",
                 stack,
                 "--out",
@@ -64,11 +67,11 @@ def main() -> None:
             f"{min(imports):.2f} | {max(imports):.2f} | {args.runs} |"
         )
     suite = [
-        timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/program"])
+        timed([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SUITE])
         for _ in range(max(1, args.runs // 2))
     ]
     print(
-        f"| `pytest tests/program` wall time | {statistics.median(suite):.2f} | "
+        f"| `pytest {' '.join(SUITE)}` wall time | {statistics.median(suite):.2f} | "
         f"{min(suite):.2f} | {max(suite):.2f} | {len(suite)} |"
     )
 
