@@ -23,12 +23,27 @@ SNAPSHOTS = Path(__file__).parent / "urns"
 
 
 def rows(render: Render) -> set[tuple[str, str, str, str | None]]:
-    return {(r.urn, r.type, r.name, r.parent) for r in render.resources}
+    return {(_urn(r.urn), r.type, r.name, _parent(r.parent)) for r in render.resources}
+
+
+def _urn(urn: str) -> str:
+    """The part of a URN the program decides: parent type chain, type and name. The
+    ``urn:pulumi:<stack>::<project>::`` prefix comes from the engine (and older SDKs' mocks write
+    placeholders there)."""
+    return urn.split("::", 2)[2]
+
+
+def _parent(urn: str | None) -> str | None:
+    """Top-level resources are parented to the root stack, which some SDK versions' mocks
+    register and some do not: either way, the resource's own URN holds the parent's type chain."""
+    if urn is None or urn.split("::")[-2] == "pulumi:pulumi:Stack":
+        return None
+    return _urn(urn)
 
 
 def snapshot(stack: str) -> set[tuple[str, str, str, str | None]]:
     return {
-        (r["urn"], r["type"], r["name"], r["parent"])
+        (_urn(r["urn"]), r["type"], r["name"], _parent(r["parent"]))
         for r in json.loads((SNAPSHOTS / f"{stack}.json").read_text())
     }
 
