@@ -20,6 +20,7 @@ for app in settings.apps.values():
             images=images,
             secret_values=settings.secrets.outputs(app.name),
             provider=platform.provider,
+            await_load_balancer=platform.has_load_balancers,
         ),
     )
     apps[app.name] = {**workload.summary, "images": images}

@@ -29,6 +29,9 @@ class Platform:
     """The Kubernetes provider every Kubernetes object uses."""
     images: ImageDestination
     """Where app images go."""
+    has_load_balancers: bool = True
+    """A LoadBalancer Service gets an address (GKE); on a local cluster it does not, unless
+    ``minikube tunnel`` runs, so nothing waits for one there."""
     exports: dict[str, pulumi.Input[object]] = field(default_factory=dict)
     """Stack outputs of the platform (registry, cluster, kubeconfig)."""
 
@@ -45,7 +48,11 @@ def deploy_target(settings: Settings) -> Platform:
     if isinstance(target, GkeTarget):
         return _gke(target, labels(settings))
     provider = k8s.Provider("local", context=target.kube_context)
-    return Platform(provider=provider, images=ImageDestination(repository_prefix="", login=None))
+    return Platform(
+        provider=provider,
+        images=ImageDestination(repository_prefix="", login=None),
+        has_load_balancers=False,
+    )
 
 
 def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:

@@ -27,6 +27,16 @@ class AppServiceArgs:
     """The active color's Deployment; the live Service waits for it."""
     provider: pulumi.ProviderResource
     """Kubernetes provider."""
+    await_load_balancer: bool = True
+    """Wait for a LoadBalancer Service's address. False where no load balancer controller runs
+    (Minikube without ``minikube tunnel``), so ``pulumi up`` finishes there."""
+
+
+#: pulumi-kubernetes' opt-out of its await logic (provider/pkg/metadata/annotations.go at
+#: 94977969, ``pulumi.com/skipAwait``). Its Service await (provider/pkg/await/service.go) waits,
+#: up to 10 minutes, for endpoints that target ready pods and, for a LoadBalancer, for an ingress
+#: address.
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
 class AppService(pulumi.ComponentResource):
@@ -50,9 +60,16 @@ class AppService(pulumi.ComponentResource):
             name=app.port_name, port=app.service.port, target_port=app.port_name, protocol="TCP"
         )
         labels = cutover.app_labels(app)
+        skip_address = app.service.type == "LoadBalancer" and not args.await_load_balancer
         self.live = k8s.core.v1.Service(
             naming.live_service_resource(name),
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=app.service.name, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=app.service.name,
+                labels=labels,
+                # No load balancer controller: the address would never come (use
+                # `minikube service <name> --url`, or `minikube tunnel`).
+                annotations=SKIP_AWAIT if skip_address else None,
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type=app.service.type,
                 # Cluster: any node forwards to any ready pod, so a node without a pod of the
@@ -68,7 +85,11 @@ class AppService(pulumi.ComponentResource):
         preview = k8s.core.v1.Service(
             naming.preview_service_resource(name),
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=app.service.preview_name, labels={**labels, "role": "preview"}
+                name=app.service.preview_name,
+                labels={**labels, "role": "preview"},
+                # The idle color may run no pods (idleReplicas: 0): awaiting endpoints would fail
+                # the update after 10 minutes. Its pods' readiness is awaited on its Deployment.
+                annotations=SKIP_AWAIT,
             ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",

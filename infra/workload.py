@@ -39,6 +39,8 @@ class BlueGreenAppArgs:
     """Secret values by key (secret Outputs), when the app declares a Secret."""
     provider: pulumi.ProviderResource
     """Kubernetes provider."""
+    await_load_balancer: bool = True
+    """Wait for the live Service's load balancer address (see :class:`AppServiceArgs`)."""
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -64,7 +66,12 @@ class BlueGreenApp(pulumi.ComponentResource):
         active = self._deployment(name, args, app.active_color, depends_on=[])
         self.service = AppService(
             name,
-            AppServiceArgs(app=app, active_deployment=active, provider=args.provider),
+            AppServiceArgs(
+                app=app,
+                active_deployment=active,
+                provider=args.provider,
+                await_load_balancer=args.await_load_balancer,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._deployment(name, args, cutover.idle_color(app), depends_on=[self.service.live])

@@ -100,7 +100,7 @@ def load() -> Settings:
             raw[key] = _decode(key, value)
 
     secrets_raw: object = None
-    if config.get(secrets_section.KEY) is not None:
+    if config.get(secrets_section.KEY) not in (None, "{}"):
         if _engine_names_secrets() and not is_secret(f"{PROJECT}:{secrets_section.KEY}"):
             raise ConfigError(
                 secrets_section.KEY,

@@ -1,8 +1,9 @@
 """A stack's config as the engine hands it to the program, built offline from Pulumi.yaml, the stack
 file and ``--set`` overrides, with the Pulumi CLI's own rules (pulumi/pulumi at 1b59498):
 
-* ``pkg/workspace/config.go`` ``mergeConfig``: project keys with a ``default`` (or ``value``) fill
-  what the stack file leaves unset;
+* ``pkg/workspace/config.go`` ``mergeConfig`` and the project file's rules, in
+  :mod:`infra.offline.cli_rules`: a missing key stops with the CLI's message, defaults fill what the
+  stack file leaves unset, typed keys are type-checked, ``secret: true`` keys must be encrypted;
 * ``sdk/go/common/resource/config/object.go`` ``coerce``: ``--path`` values ``true``/``false``
   become booleans, integers that fit 64 bits become numbers unless they start with ``0``, anything
   else stays text; ``object.Set``: a list index may be at most the list's length (append);
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import yaml
 
 from infra import paths
+from infra.offline import cli_rules
 from infra.settings import PROJECT
 
 SECRETS_KEY = f"{PROJECT}:secrets"
@@ -77,11 +79,14 @@ def _load_yaml(path: Path, what: str) -> Any:
 
 
 def project(path: Path | None = None) -> dict[str, Any]:
-    """Pulumi.yaml as a mapping."""
+    """Pulumi.yaml as a mapping, checked as the CLI checks it (:mod:`.cli_rules`)."""
     path = path or paths.PROJECT_FILE
     document = _load_yaml(path, "project file")
     if not isinstance(document, dict):
         raise StackFileError(f"project file {path.name}: expected a mapping of keys")
+    problems = cli_rules.project_problems(document)
+    if problems:
+        raise StackFileError(f"project file {path.name}: {problems[0]}")
     return document
 
 
@@ -228,13 +233,10 @@ def merged(
             values[key] = set_path(values.get(key), segments, coerce(text), path_text)
             if is_secret:
                 secret.add(key)
-    for name, spec in (project(path).get("config") or {}).items():
-        full = full_key(str(name))
-        if full in values or full in secret or not isinstance(spec, Mapping):
-            continue
-        for field in ("value", "default"):
-            if field in spec:
-                values[full] = spec[field]
+    try:
+        values = cli_rules.check_merge(stack, project(path), values, secret)
+    except cli_rules.CliRuleError as err:
+        raise StackFileError(str(err)) from None
     _fill_placeholders(values, secret)
     return StackConfig(stack=stack, values=values, secret_keys=frozenset(secret))
 
@@ -246,7 +248,7 @@ def _fill_placeholders(values: dict[str, Any], secret: set[str]) -> None:
     secrets = values.get(SECRETS_KEY) or {}
     if not isinstance(apps, dict) or not isinstance(secrets, dict):
         return
-    if SECRETS_KEY in values and SECRETS_KEY not in secret:
+    if values.get(SECRETS_KEY) and SECRETS_KEY not in secret:
         return  # a plaintext secrets key: the program refuses it, as under the engine
     filled = dict(secrets)
     for app, spec in apps.items():

@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from infra import config
 from infra.offline import program, stackfile
+from infra.paths import PROJECT_FILE
 from infra.settings import ConfigError, GkeTarget, LocalTarget, Settings, show
-from tests.infra.config.cases import DELETE, parsed, refused, with_value
+from tests.infra.config.cases import DELETE, SECRETS, base, parsed, refused, with_value
 
 BAD = [
     ("project", "", "project", "required"),
@@ -119,3 +121,35 @@ def test_load_accepts_a_number_stored_as_a_secret() -> None:
     values = {"platform": "local", "apps": IMAGEVIEW, "secrets": {"imageview": {"id": 12345}}}
     s = _load(values, {"secrets"})
     assert s.secrets.keys_of("imageview") == ("id",)
+
+
+DECLARED = yaml.safe_load(PROJECT_FILE.read_text())["config"]
+
+
+def _outcome(raw: dict[str, Any], secrets: object) -> str:
+    try:
+        return repr(config.parse(raw, "test", secrets))
+    except ConfigError as err:
+        return f"error: {err}"
+
+
+def _local() -> dict[str, Any]:
+    return {"platform": "local", "apps": {"kubia": {"source": "apps/kubia"}}}
+
+
+@pytest.mark.parametrize("key", [k for k, v in DECLARED.items() if "default" in v])
+@pytest.mark.parametrize("make", [base, _local], ids=["gke", "local"])
+def test_one_source_of_each_default(key: str, make: Any) -> None:
+    """Pulumi.yaml declares these defaults and the engine merges them in before the program runs;
+    the parser must not keep a default of its own that differs: reading the key unset gives
+    exactly what Pulumi.yaml's default gives (or the parser requires the key)."""
+    default = DECLARED[key]["default"]
+    raw = {k: v for k, v in make().items() if k != key}
+    secrets = SECRETS if "imageview" in raw["apps"] else None
+    if key == "secrets":
+        unset, defaulted = _outcome(raw, None), _outcome(raw, default)
+    else:
+        unset, defaulted = _outcome(raw, secrets), _outcome({**raw, key: default}, secrets)
+    if unset.startswith("error") and "required" in unset:
+        return
+    assert unset == defaulted, f"{key}: the parser's own default differs from Pulumi.yaml's"
