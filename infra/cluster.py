@@ -7,6 +7,7 @@ service account, never the Compute Engine default one (which has project Editor)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -34,6 +35,9 @@ class ClusterArgs:
     """GCP region (Cloud NAT for private nodes lives here)."""
     labels: dict[str, str]
     """Labels on the cluster and nodes."""
+    after: Sequence[pulumi.Resource] = ()
+    """What every child waits for (the project's APIs). A component's own ``depends_on`` does not
+    reach its children."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -54,7 +58,7 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("gke-bluegreen:infra:Cluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         s = args.settings
 
         account = gcp.serviceaccount.Account(
@@ -150,7 +154,7 @@ class Cluster(pulumi.ComponentResource):
             master_authorized_networks_config=authorized,
             deletion_protection=s.deletion_protection,
             resource_labels=args.labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, role]),
         )
 
         gcp.container.NodePool(

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from infra import apis
 from infra.cluster import Cluster, ClusterArgs
 from infra.image import ImageDestination, RegistryLogin
 from infra.registry import Registry, RegistryArgs
@@ -56,10 +57,18 @@ def deploy_target(settings: Settings) -> Platform:
 
 
 def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:
+    enabled = apis.ProjectApis(
+        "apis",
+        apis.ProjectApisArgs(project=target.project, apis=apis.required(target.registry)),
+    )
     cluster = Cluster(
         "gke",
         ClusterArgs(
-            settings=target.cluster, project=target.project, region=target.region, labels=common
+            settings=target.cluster,
+            project=target.project,
+            region=target.region,
+            labels=common,
+            after=[enabled],
         ),
     )
     registry = Registry(
@@ -69,6 +78,7 @@ def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:
             project=target.project,
             reader_service_account=cluster.node_service_account,
             labels=common,
+            after=[enabled],
         ),
     )
     return Platform(

@@ -15,6 +15,7 @@ Public read (``allUsers``) is created only when the stack sets ``registry.public
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -45,6 +46,8 @@ class RegistryArgs:
     """Email of the node pool's service account, granted pull access."""
     labels: dict[str, str]
     """Labels put on the repository."""
+    after: Sequence[pulumi.Resource] = ()
+    """What every child waits for (the project's APIs)."""
 
 
 class Registry(pulumi.ComponentResource):
@@ -61,7 +64,7 @@ class Registry(pulumi.ComponentResource):
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("gke-bluegreen:infra:Registry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
         s = args.settings
         reader = pulumi.Output.concat("serviceAccount:", args.reader_service_account)
 
@@ -143,5 +146,7 @@ class Registry(pulumi.ComponentResource):
             ObjectAclGrantArgs(
                 bucket=bucket, project=args.project, entity=ALL_USERS, role="READER"
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[bucket_acl, default_acl]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.after, bucket_acl, default_acl]
+            ),
         )
