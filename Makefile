@@ -25,7 +25,7 @@ define need_pulumi
 $(if $(shell command -v pulumi),,$(error the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/))
 endef
 
-.PHONY: help setup runtime-venv policy-venv test lint render policy scan preview up clean
+.PHONY: help setup runtime-venv policy-venv test lint render doctor policy scan preview up clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ lint: ## ruff, ruff format --check, mypy, actionlint
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	$(TOOLS)/actionlint
+
+doctor: ## what `pulumi up` on STACK still needs on this machine and in the stack file
+	$(need_stack)
+	$(PY) -m infra.doctor --stack $(STACK)
 
 render: ## offline render of STACK (or every stack) into out/<stack>
 	$(if $(STACK),$(need_stack))
