@@ -92,7 +92,7 @@ def test_a_ready_machine_and_what_it_cannot_check(tmp_path: Path) -> None:
     ("versions", "what", "words"),
     [
         ({"pulumi": "3.150.0"}, "Pulumi CLI", "older than 3.200.0"),
-        ({"docker": "20.10.24"}, "Docker with BuildKit", "without BuildKit"),
+        ({"docker": "17.12.1"}, "Docker with BuildKit", "has no BuildKit"),
         ({"gke-gcloud-auth-plugin": "absent"}, "gke-gcloud-auth-plugin", "not on PATH"),
     ],
 )
