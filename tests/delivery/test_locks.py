@@ -102,31 +102,24 @@ def _edit(name: str, old: str, new: str, count: int = 1) -> Breakage:
     return apply
 
 
-def _drop_hashes(name: str, project: str) -> Breakage:
+def _rewrite_entry(name: str, project: str, change: Callable[[list[str]], list[str]]) -> Breakage:
+    """Replaces the lines of ``project``'s entry in the lock ``name`` by ``change(lines)``."""
+
     def apply(root: Path) -> None:
         path = root / name
         lines = path.read_text().splitlines()
-        at = next(i for i, ln in enumerate(lines) if ln.startswith(f"{project}=="))
-        lines[at] = lines[at].removesuffix(" \\")
-        while lines[at + 1].lstrip().startswith("--hash"):
-            del lines[at + 1]
-        path.write_text("\n".join(lines) + "\n")
-
-    return apply
-
-
-def _drop_entry(name: str, project: str) -> Breakage:
-    def apply(root: Path) -> None:
-        path = root / name
-        lines = path.read_text().splitlines()
-        at = next(i for i, ln in enumerate(lines) if ln.startswith(f"{project}=="))
-        end = at + 1
+        start = next(i for i, ln in enumerate(lines) if ln.startswith(f"{project}=="))
+        end = start + 1
         while end < len(lines) and lines[end].startswith(" "):
             end += 1
-        del lines[at:end]
+        lines[start:end] = change(lines[start:end])
         path.write_text("\n".join(lines) + "\n")
 
     return apply
+
+
+def _without_hashes(entry: list[str]) -> list[str]:
+    return [entry[0].removesuffix(" \\")] + [ln for ln in entry[1:] if "--hash" not in ln]
 
 
 BREAKAGES: list[tuple[str, str, Breakage, str]] = [
@@ -152,7 +145,7 @@ BREAKAGES: list[tuple[str, str, Breakage, str]] = [
     (
         "entry without hashes",
         "requirements-tools.txt",
-        _drop_hashes("requirements-tools.txt", "checkov"),
+        _rewrite_entry("requirements-tools.txt", "checkov", _without_hashes),
         "checkov==",
     ),
     (
@@ -164,7 +157,7 @@ BREAKAGES: list[tuple[str, str, Breakage, str]] = [
     (
         "left-over dependency",
         "requirements.txt",
-        _drop_entry("requirements.txt", "requests"),
+        _rewrite_entry("requirements.txt", "requests", lambda entry: []),
         "is locked for requests, which is not locked",
     ),
     (
