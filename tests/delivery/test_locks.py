@@ -146,7 +146,7 @@ BREAKAGES: list[tuple[str, str, Breakage, str]] = [
         "entry without hashes",
         "requirements-tools.txt",
         _rewrite_entry("requirements-tools.txt", "checkov", _without_hashes),
-        "checkov==",
+        "has no --hash",
     ),
     (
         "range instead of a pin",
