@@ -7,6 +7,8 @@ SHELL := bash
 PY      := .venv/bin/python
 TOOLS   := .venv-tools/bin
 OUT     := out
+# The policy pack a preview/up runs: CI passes the base branch's copy to judge a pull request.
+POLICY  := policy
 STACKS  := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 # Stacks on the local platform are scanned with the local checkov config (no registry digests).
 LOCAL_STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(shell grep -l 'platform: *local' stacks/Pulumi.*.yaml 2>/dev/null))
@@ -25,7 +27,7 @@ define need_pulumi
 $(if $(shell command -v pulumi),,$(error the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/))
 endef
 
-.PHONY: help setup runtime-venv policy-venv test lint render doctor policy scan preview up clean
+.PHONY: help setup lock runtime-venv policy-venv test lint render doctor policy scan preview up clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,13 +36,16 @@ help: ## this list
 setup: ## project venv, tool venvs, policy pack venv, system packages (scripts/install.sh)
 	bash scripts/install.sh
 
-runtime-venv: ## just the program's runtime venv (.venv from requirements.txt), for deploy jobs
-	test -x $(PY) || python3 -m venv .venv
-	.venv/bin/pip install -q -r requirements.txt
+lock: ## regenerate the hash-pinned locks from the .in ranges (ARGS=--upgrade moves every pin)
+	bash scripts/lock.sh $(ARGS)
 
-policy-venv: ## the CrossGuard pack's own venv (policy/.venv)
-	test -x policy/.venv/bin/python || python3 -m venv policy/.venv
-	policy/.venv/bin/pip install -q -r policy/requirements.txt
+runtime-venv: ## just the program's runtime venv (.venv from the requirements.txt lock), for deploy jobs
+	test -x $(PY) || python3 -m venv .venv
+	.venv/bin/pip install -q --require-hashes -r requirements.txt
+
+policy-venv: ## the CrossGuard pack's own venv ($(POLICY)/.venv from its lock; POLICY=dir for another copy)
+	test -x $(POLICY)/.venv/bin/python || python3 -m venv $(POLICY)/.venv
+	$(POLICY)/.venv/bin/pip install -q --require-hashes -r $(POLICY)/requirements.txt
 
 test: ## the test suite (pytest; ARGS=... passes arguments)
 	$(PY) -m pytest $(ARGS)
@@ -74,12 +79,12 @@ scan: $(if $(NO_RENDER),,render) ## checkov over the rendered manifests of STACK
 preview: policy-venv ## pulumi preview of STACK with the policy pack
 	$(need_stack)
 	$(need_pulumi)
-	pulumi preview --stack $(STACK) --policy-pack policy --diff
+	pulumi preview --stack $(STACK) --policy-pack $(POLICY) --diff --refresh
 
 up: policy-venv ## pulumi up of STACK: refresh first, policy pack on
 	$(need_stack)
 	$(need_pulumi)
-	pulumi up --stack $(STACK) --refresh --policy-pack policy
+	pulumi up --stack $(STACK) --refresh --policy-pack $(POLICY)
 
 clean: ## remove offline renders
 	rm -rf $(OUT)

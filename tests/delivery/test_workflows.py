@@ -1,7 +1,11 @@
-"""The GitHub workflows: actionlint clean (and able to fail), and the delivery rules they encode."""
+"""The GitHub workflows: actionlint clean (and able to fail), and the delivery rules they encode:
+trust boundaries (a pull request never gets a deploy identity and is judged by the base branch's
+policy pack), the deploy queue (nothing requested is cancelled), release PRs that trigger checks,
+and code owners on what guards production."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,10 +15,10 @@ import pytest
 import yaml
 
 from tests.delivery.renders import ROOT, stacks
+from tests.delivery.workflows import WORKFLOWS, action, steps, workflow, workflow_files
 from tests.prerequisites import unavailable
 
 ACTIONLINT = ROOT / ".venv-tools" / "bin" / "actionlint"
-WORKFLOWS = ROOT / ".github" / "workflows"
 
 
 def actionlint(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
@@ -28,14 +32,6 @@ def actionlint(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
-
-
-def workflow(name: str) -> dict[str, Any]:
-    doc = yaml.safe_load((WORKFLOWS / name).read_text())
-    # YAML 1.1 reads the `on:` key as the boolean true.
-    if True in doc:
-        doc["on"] = doc.pop(True)
-    return dict(doc)
 
 
 def test_shellcheck_is_there_for_actionlint() -> None:
@@ -55,16 +51,22 @@ def test_every_workflow_passes_actionlint() -> None:
 BREAKAGES = [
     # (file, text to replace, replacement, what actionlint must say)
     (
-        "pull-request.yml",
-        "policyPacks: policy",
-        "policyPack: policy",
-        'input "policyPack" is not defined',
+        "deploy.yml",
+        "needs.dev.result",
+        "needs.deve.result",
+        'property "deve" is not defined',
     ),
     (
-        "pull-request.yml",
-        "needs.checks.outputs.cloud",
-        "needs.check.outputs.cloud",
-        'property "check" is not defined',
+        "pulumi-up.yml",
+        "queue: max ",
+        "queue: maxx ",
+        'invalid value "maxx" for "queue"',
+    ),
+    (
+        "pulumi-up.yml",
+        "cancel-in-progress: false   # never stop an update halfway",
+        "cancel-in-progress: true",
+        '"queue: max" cannot be combined with "cancel-in-progress: true"',
     ),
     (
         "cutover.yml",
@@ -119,17 +121,18 @@ def test_pulumi_up_is_serialised_gated_refreshed_and_policed() -> None:
     assert job["concurrency"] == {
         "group": "pulumi-${{ inputs.stack }}",
         "cancel-in-progress": False,
+        "queue": "max",
     }
     assert job["permissions"]["id-token"] == "write"
     (up,) = [s for s in job["steps"] if s.get("with", {}).get("command") == "up"]
     assert up["with"]["refresh"] is True and up["with"]["policyPacks"] == "policy"
 
 
-def test_preview_uses_the_policy_pack_and_one_comment_per_stack() -> None:
+def test_preview_refreshes_and_posts_one_comment_per_stack() -> None:
     job = workflow("pull-request.yml")["jobs"]["preview"]
     (step,) = [s for s in job["steps"] if s.get("with", {}).get("command") == "preview"]
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
-    assert step["with"]["policyPacks"] == "policy"
+    assert step["with"]["refresh"] is True
     assert step["with"]["comment-on-pr"] is True and step["with"]["edit-pr-comment"] is True
 
 
@@ -148,3 +151,192 @@ def test_cloud_auth_is_workload_identity_only() -> None:
         assert "credentials_json" not in text, f"{path.name}: use Workload Identity Federation"
         if "google-github-actions/auth@" in text:
             assert "workload_identity_provider:" in text, path.name
+
+
+# --- Trust boundaries -------------------------------------------------------------------------
+
+PREVIEW_ACCOUNT = "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}"
+DEPLOY_ACCOUNT = "${{ vars.GCP_DEPLOY_SERVICE_ACCOUNT }}"
+
+
+def auth_steps() -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(file, job id, job, step) of every google-github-actions/auth step."""
+    found = []
+    for path in workflow_files():
+        doc = workflow(path.name)
+        for job_id, step in steps(doc):
+            if action(step) == "google-github-actions/auth":
+                found.append((path.name, job_id, doc["jobs"][job_id], step))
+    return found
+
+
+def test_every_cloud_identity_is_bound_to_its_environment() -> None:
+    # The service account a job may impersonate is decided by the GitHub environment it runs in:
+    # `preview-<stack>` holds the stack's read-only preview account, `<stack>` its deploy account
+    # (and Workload Identity Federation grants the deploy account only to that environment on
+    # refs/heads/main: docs/delivery.md).
+    found = auth_steps()
+    assert {(f, j) for f, j, _, _ in found} == {
+        ("pull-request.yml", "preview"),
+        ("pulumi-up.yml", "up"),
+    }
+    for name, job_id, job, step in found:
+        environment = job["environment"]["name"]
+        account = step["with"]["service_account"]
+        assert step["with"]["workload_identity_provider"] == (
+            "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}"
+        ), name
+        if environment.startswith("preview-"):
+            assert account == PREVIEW_ACCOUNT, f"{name} {job_id}: {account}"
+        else:
+            assert environment == "${{ inputs.stack }}" and account == DEPLOY_ACCOUNT, name
+
+
+def test_pr_preview_never_uses_the_deploy_identity() -> None:
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    doc = workflow("pull-request.yml")
+    assert "GCP_DEPLOY_SERVICE_ACCOUNT" not in text
+    assert "GCP_SERVICE_ACCOUNT" not in text.replace("GCP_PREVIEW_SERVICE_ACCOUNT", "")
+    assert "secrets: inherit" not in text
+    assert "pulumi-up.yml" not in text
+    job = doc["jobs"]["preview"]
+    assert job["environment"]["name"] == "preview-${{ matrix.stack }}"
+    commands = {s["with"].get("command") for _, s in steps(doc) if action(s) == "pulumi/actions"}
+    assert commands == {"preview"}, commands
+
+
+def test_preview_policy_pack_comes_from_the_base_checkout() -> None:
+    job = workflow("pull-request.yml")["jobs"]["preview"]
+    (base,) = [
+        s
+        for s in job["steps"]
+        if action(s) == "actions/checkout"
+        and s.get("with", {}).get("ref") == "${{ github.event.pull_request.base.sha }}"
+    ]
+    pack = f"{base['with']['path']}/policy"
+    assert base["with"]["sparse-checkout"] == "policy"
+    assert base["with"]["path"] not in ("", ".", "./"), "the base must not overwrite the PR"
+    (preview,) = [s for s in job["steps"] if s.get("with", {}).get("command") == "preview"]
+    assert preview["with"]["policyPacks"] == pack
+    # The pack runs in a venv made from the base's own lock, beside the base's pack.
+    assert any(f"policy-venv POLICY={pack}" in s.get("run", "") for s in job["steps"])
+
+
+def _normalise(expression: str) -> str:
+    return " ".join(expression.split())
+
+
+def test_forks_and_dependabot_run_offline_and_say_so() -> None:
+    jobs = workflow("pull-request.yml")["jobs"]
+    preview, offline = _normalise(jobs["preview"]["if"]), _normalise(jobs["offline-only"]["if"])
+    same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
+    assert preview == f"{same_repo} && github.actor != 'dependabot[bot]'"
+    # The notice runs exactly when the previews do not.
+    assert offline == (f"{same_repo.replace('==', '!=')} || github.actor == 'dependabot[bot]'")
+    notice = " ".join(s.get("run", "") for s in jobs["offline-only"]["steps"])
+    assert "GITHUB_STEP_SUMMARY" in notice and "nothing was previewed" in notice
+
+
+def test_checks_need_no_secrets_and_probe_nothing() -> None:
+    checks = workflow("checks.yml")
+    assert not checks["on"]["workflow_call"], "checks.yml takes no inputs, secrets or outputs"
+    assert set(checks["jobs"]) == {"offline"}
+    for name in ("pull-request.yml", "deploy.yml"):
+        assert "secrets" not in workflow(name)["jobs"]["checks"], name
+
+
+# --- Guards fail closed -----------------------------------------------------------------------
+
+
+def test_a_push_to_main_deploys_or_fails() -> None:
+    # No "credentials available?" shortcut: dev runs on every push, and the deploy job checks
+    # its own environment's credentials (scripts/delivery/require-cloud.sh) before anything else.
+    deploy = (WORKFLOWS / "deploy.yml").read_text()
+    assert "outputs.cloud" not in deploy
+    assert _normalise(workflow("deploy.yml")["jobs"]["dev"]["if"]).startswith(
+        "github.event_name == 'push' ||"
+    )
+    job = workflow("pulumi-up.yml")["jobs"]["up"]
+    names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
+    first = job["steps"][0]
+    assert first["if"] == "github.ref != 'refs/heads/main'" and "exit 1" in first["run"]
+    (check,) = [i for i, s in enumerate(job["steps"]) if "require-cloud.sh" in s.get("run", "")]
+    assert "GCP_DEPLOY_SERVICE_ACCOUNT" in job["steps"][check]["run"]
+    (auth,) = [i for i, s in enumerate(job["steps"]) if action(s) == "google-github-actions/auth"]
+    assert check < auth, names
+    guard = [s for s in job["steps"] if "live-color-guard.sh" in s.get("run", "")]
+    assert len(guard) == 1 and guard[0]["if"] == "inputs.set-path == ''"
+
+
+def test_nothing_that_changes_a_stack_can_be_cancelled_by_concurrency() -> None:
+    # GitHub keeps one pending job per concurrency group and cancels the older one unless the
+    # group has `queue: max` (up to 100 waiting, in order); see docs/delivery.md.
+    for name in ("deploy.yml", "cutover.yml", "pulumi-up.yml"):
+        doc = workflow(name)
+        assert "concurrency" not in doc, f"{name}: a workflow-level group would cancel runs"
+        for job_id, job in doc["jobs"].items():
+            if "concurrency" in job:
+                assert job["concurrency"].get("queue") == "max", f"{name} {job_id}"
+                assert job["concurrency"].get("cancel-in-progress") is False, f"{name} {job_id}"
+    # Only pull requests cancel superseded runs, and they change nothing.
+    assert workflow("pull-request.yml")["concurrency"]["cancel-in-progress"] is True
+
+
+def test_release_pr_is_opened_with_the_app_token() -> None:
+    job = workflow("cutover.yml")["jobs"]["record"]
+    assert job["environment"]["name"] == "release"
+    assert job["permissions"] == {"contents": "read"}
+    (token,) = [s for s in job["steps"] if action(s) == "actions/create-github-app-token"]
+    assert token["with"]["client-id"] == "${{ vars.RELEASE_APP_CLIENT_ID }}"
+    assert token["with"]["private-key"] == "${{ secrets.RELEASE_APP_PRIVATE_KEY }}"
+    app_token = f"${{{{ steps.{token['id']}.outputs.token }}}}"
+    (checkout,) = [s for s in job["steps"] if action(s) == "actions/checkout"]
+    assert checkout["with"]["token"] == app_token
+    (opener,) = [s for s in job["steps"] if "gh pr create" in s.get("run", "")]
+    assert opener["env"]["GH_TOKEN"] == app_token
+    text = yaml.safe_dump(job)
+    assert "github.token" not in text and "GITHUB_TOKEN" not in text
+
+
+def test_checkouts_keep_no_credentials_except_to_push_the_release_branch() -> None:
+    for path in workflow_files():
+        for job_id, step in steps(workflow(path.name)):
+            if action(step) != "actions/checkout":
+                continue
+            if (path.name, job_id) == ("cutover.yml", "record"):
+                continue
+            assert step.get("with", {}).get("persist-credentials") is False, (path.name, job_id)
+
+
+# --- Code owners ------------------------------------------------------------------------------
+
+
+def code_owners(path: str) -> list[str]:
+    """The owners of ``path`` by .github/CODEOWNERS (the last matching line wins)."""
+    owners: list[str] = []
+    for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines():
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        pattern, who = fields[0], fields[1:]
+        assert pattern.startswith("/"), f"anchor CODEOWNERS patterns at the root: {pattern}"
+        prefix = pattern.lstrip("/")
+        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+            owners = who
+    return owners
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "policy/rules.py",
+        "policy/requirements.txt",
+        ".github/workflows/pulumi-up.yml",
+        ".github/CODEOWNERS",
+        "stacks/Pulumi.prod.yaml",
+    ],
+)
+def test_code_owners_guard_the_policy_the_workflows_and_prod(path: str) -> None:
+    owners = code_owners(path)
+    assert owners, f"{path} has no code owner"
+    assert all(re.fullmatch(r"@[\w-]+/[\w-]+", o) for o in owners), owners
