@@ -4,6 +4,8 @@
 #   requirements-dev.in    -> requirements-dev.txt     .venv: runtime lock + tests and linters
 #   requirements-tools.in  -> requirements-tools.txt   .venv-tools
 #   policy/requirements.in -> policy/requirements.txt  policy/.venv (the CrossGuard pack)
+#   requirements-oldest.in -> requirements-oldest.txt  .venv-oldest: the program's suite on the
+#                                                      oldest Pulumi SDK the ranges allow
 # pip-compile (pip-tools, from .venv-tools) resolves for this interpreter, CPython 3.11 on Linux,
 # what CI, the deploy jobs and scripts/install.sh use, and records every file's hash.
 # Existing pins are kept unless an input needs another; pass --upgrade (or -P NAME) to move them.
@@ -20,7 +22,8 @@ COMPILE=$(realpath "$COMPILE")
 unset PIP_FIND_LINKS PIP_EXTRA_INDEX_URL PIP_INDEX_URL PIP_CONSTRAINT
 export PIP_CONFIG_FILE=/dev/null
 # The runtime lock first: the dev lock takes it as a constraint.
-for source in requirements.in requirements-dev.in requirements-tools.in policy/requirements.in; do
+for source in requirements.in requirements-dev.in requirements-tools.in policy/requirements.in \
+  requirements-oldest.in; do
   lock=${source%.in}.txt
   echo "== $source -> $lock"
   (cd "$(dirname "$source")" && "$COMPILE" --quiet --no-config \

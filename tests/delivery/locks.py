@@ -35,6 +35,7 @@ LOCKS = {
     "requirements-dev.txt": "requirements-dev.in",
     "requirements-tools.txt": "requirements-tools.in",
     "policy/requirements.txt": "policy/requirements.in",
+    "requirements-oldest.txt": "requirements-oldest.in",
 }
 
 _HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})\b")

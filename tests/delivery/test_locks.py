@@ -133,7 +133,7 @@ BREAKAGES: list[tuple[str, str, Breakage, str]] = [
     (
         "range no longer met",
         "requirements.txt",
-        _edit("requirements.in", "pulumi>=3.200,<4", "pulumi>=3.900,<4"),
+        _edit("requirements.in", "pulumi>=3.231,<4", "pulumi>=3.900,<4"),
         "requirements.in asks for pulumi<4,>=3.900; requirements.txt pins pulumi==",
     ),
     (
