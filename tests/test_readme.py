@@ -1,0 +1,57 @@
+"""README's promises, checked against the code: the two commands, the secrets flow and the error a
+missing secret gives, the local stack's access, the doctor."""
+
+from __future__ import annotations
+
+import re
+
+from infra import config, doctor
+from infra.config import secrets as secrets_section
+from infra.offline import stackfile
+from infra.paths import ROOT
+from infra.settings import ConfigError
+
+README = (ROOT / "README.md").read_text()
+MAKEFILE = (ROOT / "Makefile").read_text()
+
+
+def test_quick_start_has_exactly_the_two_commands() -> None:
+    block = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["bash scripts/test-all.sh", "pulumi up --stack dev"]
+    assert (
+        "bash scripts/test-all.sh" in (ROOT / ".ci" / "run").read_text()
+        or "test-all.sh" in (ROOT / ".ci" / "run").read_text()
+    )
+
+
+def test_the_secret_commands_are_the_ones_the_stacks_need() -> None:
+    documented = set(re.findall(r"pulumi config set --secret --path '(secrets\.[\w.-]+)'", README))
+    for stack in ("imageview", "prod"):
+        apps = stackfile.stack_document(stack)["config"]["gke-bluegreen:apps"]
+        needed = {
+            f"secrets.{app}.{key}"
+            for app, spec in apps.items()
+            if "secret" in spec
+            for key in spec["secret"]["keys"]
+        }
+        assert needed <= documented, f"README lacks the commands for {needed - documented}"
+
+
+def test_the_missing_secret_error_is_quoted_exactly() -> None:
+    values = {k.split(":", 1)[1]: v for k, v in stackfile.merged("imageview").values.items()}
+    values.pop("secrets")
+    try:
+        config.parse(values, "imageview", None)
+    except ConfigError as err:
+        message = str(err)
+    assert message in README, message
+    assert secrets_section.set_command("imageview", "id") in message
+
+
+def test_local_access_and_doctor_are_documented() -> None:
+    local = stackfile.stack_document("local")["config"]["gke-bluegreen:apps"]
+    assert local["kubia"]["service"]["name"] == "kubia-http"
+    assert "minikube service kubia-http --url" in README
+    assert "make doctor STACK=dev" in README and "doctor:" in MAKEFILE
+    assert "python -m infra.doctor" in (doctor.__doc__ or "")
