@@ -3,12 +3,13 @@
 import pulumi
 
 from infra import config
-from infra.image import color_images
+from infra.image import color_images, smoke_image
 from infra.platform import deploy_target
 from infra.workload import BlueGreenApp, BlueGreenAppArgs
 
 settings = config.load()
 platform = deploy_target(settings)
+smoke = smoke_image(list(settings.apps.values()), platform.images)
 
 apps: dict[str, dict[str, object]] = {}
 for app in settings.apps.values():
@@ -18,8 +19,9 @@ for app in settings.apps.values():
         BlueGreenAppArgs(
             app=app,
             images=images,
-            secret_values=settings.secrets.outputs(app.name),
+            secret_values=settings.secrets.by_color(app.name),
             provider=platform.provider,
+            smoke_image=smoke,
             await_load_balancer=platform.has_load_balancers,
         ),
     )

@@ -112,6 +112,11 @@ def source_hash(source: Path, apps: Path = APPS) -> str:
     return digest.hexdigest()[:12]
 
 
+def tag(source: Path, apps: Path = APPS) -> str:
+    """The content tag the image of ``source`` is built as: ``src-<12 hex>``."""
+    return f"src-{source_hash(source, apps)}"
+
+
 def staging_root() -> Path:
     """Where build contexts are staged (see :data:`STAGING_ENV`)."""
     override = os.environ.get(STAGING_ENV)

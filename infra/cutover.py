@@ -8,7 +8,15 @@ manual edit), in an order that never sends traffic to pods that are not ready (s
 
 from __future__ import annotations
 
-from infra.settings import AppSettings, Color
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from infra import build_context
+from infra.settings import AppSettings, Color, ColorPin
 
 
 def idle_color(app: AppSettings) -> Color:
@@ -31,3 +39,120 @@ def app_labels(app: AppSettings) -> dict[str, str]:
 def selector(app: AppSettings, color: Color) -> dict[str, str]:
     """Labels that pick one color's pods of ``app``."""
     return {**app_labels(app), "color": color}
+
+
+# --------------------------------------------------------------------------- what a color runs
+
+
+def runs(app: AppSettings, color: Color) -> str:
+    """The image ``color`` runs, as a release record names it: its pinned reference, or the
+    content tag of the folder it builds from."""
+    spec = app.colors[color]
+    if spec.image is not None:
+        return spec.image
+    assert spec.source is not None
+    return build_context.tag(spec.source)
+
+
+def snapshot(app: AppSettings, color: Color) -> dict[str, Any]:
+    """Everything of ``color`` that restarts its pods when it changes, except the image and the
+    secret values: environment, ConfigMap data, the container's ports, probes, resources, user
+    and drain. Replicas are not in it (scaling restarts nothing)."""
+    spec = app.colors[color]
+    return {
+        "container": {
+            "name": app.container_name,
+            "port": app.container_port,
+            "portName": app.port_name,
+            "readinessPath": app.readiness_path,
+            "livenessPath": app.liveness_path,
+            "drainSeconds": app.drain_seconds,
+            "terminationGracePeriodSeconds": app.termination_grace_seconds,
+            "runAsUser": app.run_as_user,
+            "resources": dataclasses.asdict(app.resources),
+        },
+        "labels": selector(app, color),
+        "env": [dataclasses.asdict(v) for v in spec.env],
+        "configMaps": {name: dict(data) for name, data in spec.config_maps.items()},
+        "secret": dataclasses.asdict(app.secret) if app.secret else None,
+    }
+
+
+def snapshot_digest(app: AppSettings, color: Color) -> str:
+    """SHA-256 of :func:`snapshot`, the ``config`` of a release record."""
+    text = json.dumps(snapshot(app, color), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pin_of(app: AppSettings, color: Color) -> ColorPin:
+    """What ``color`` runs now, as a record."""
+    return ColorPin(color=color, image=runs(app, color), config=snapshot_digest(app, color))
+
+
+# --------------------------------------------------------------------------- the live color
+
+
+@dataclass(frozen=True)
+class LiveChange:
+    """Why an update would change what serves traffic (or the color kept for rollback)."""
+
+    key: str
+    """The config key at fault."""
+    value: str
+    """What it would run (an image, a config digest, a color)."""
+    problem: str
+    """What would change."""
+
+
+def live_change(app: AppSettings, own_secrets: Sequence[str]) -> LiveChange | None:
+    """The first way this config would change the live color in place, or ``None``.
+
+    The program cannot see what is deployed, so the release tool records it in the stack file
+    (``apps.<app>.release``): the live color (and, until ``finish``, the previous one) must run
+    exactly what the record says, and must read its own pinned copy of the app's secret values;
+    traffic may only move to the recorded candidate, unchanged since ``start``. Before the first
+    record (the first deploy) anything goes; ``release.allowLiveChange`` lifts the rule.
+    """
+    record = app.release
+    if record.live is None or record.allow_live_change:
+        return None
+    base = f"apps.{app.name}"
+    kept = [("live", record.live)] + ([("previous", record.previous)] if record.previous else [])
+    for role, pin in kept:
+        what = "the live color" if role == "live" else "the color kept for rollback"
+        problem = _differs(app, pin, f"{what} {pin.color} (release.{role})")
+        if problem:
+            return LiveChange(f"{base}.colors.{pin.color}", problem[0], problem[1])
+        if app.secret is not None and pin.color not in own_secrets:
+            return LiveChange(
+                f"secrets.{app.name}",
+                "[secret]",
+                f"{what} {pin.color} reads the app-level secret values, so a new value would "
+                f"restart it; pin them: python -m infra.release start --app {app.name}",
+            )
+    if app.active_color != record.live.color:
+        candidate = record.candidate
+        if candidate is None or candidate.color != app.active_color:
+            return LiveChange(
+                f"{base}.activeColor",
+                app.active_color,
+                f"traffic would move to {app.active_color}, which no release started; use "
+                f"python -m infra.release start/promote --app {app.name}",
+            )
+        problem = _differs(app, candidate, f"the candidate {candidate.color} (release.candidate)")
+        if problem:
+            return LiveChange(f"{base}.colors.{candidate.color}", problem[0], problem[1])
+    return None
+
+
+def _differs(app: AppSettings, pin: ColorPin, who: str) -> tuple[str, str] | None:
+    """(what it would run, why that is a change) when ``pin``'s color no longer matches."""
+    now = pin_of(app, pin.color)
+    if now.image != pin.image:
+        return now.image, f"{who} runs {pin.image}, and this config would change its image"
+    if now.config != pin.config:
+        return now.config[:12], (
+            f"{who} runs config {pin.config[:12]}, and this config changes its env, ConfigMaps, "
+            "resources, ports or probes"
+        )
+    return None

@@ -12,6 +12,7 @@ content tag.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("gke-bluegreen:infra:AppImage", name, None, opts)
-        tag = f"src-{build_context.source_hash(args.source)}"
+        tag = build_context.tag(args.source)
         build_context.stage(args.source)
         # Relative to the project root (Pulumi's working directory), so state and previews do
         # not depend on where the repository is checked out, nor on where the staging happened.
@@ -129,3 +130,21 @@ def color_images(app: AppSettings, destination: ImageDestination) -> dict[Color,
         if pinned:
             images[color] = pinned
     return images
+
+
+def smoke_image(
+    apps: Sequence[AppSettings], destination: ImageDestination
+) -> pulumi.Output[str] | None:
+    """The smoke client's image (apps/smoke), built once per stack when any app runs smoke Jobs."""
+    if not any(app.smoke.enabled for app in apps):
+        return None
+    source = APPS / naming.SMOKE_IMAGE
+    built = AppImage(
+        naming.SMOKE_IMAGE,
+        AppImageArgs(
+            source=source,
+            login=destination.login,
+            repository=pulumi.Output.concat(destination.repository_prefix, naming.SMOKE_IMAGE),
+        ),
+    )
+    return built.ref

@@ -42,9 +42,13 @@ PREVIEW_SUFFIX = "-preview"
 INGRESS_SUFFIX = "-ingress"
 #: What pulumi-kubernetes appends to an auto-named object: ``-`` and 8 random characters.
 AUTONAME_SUFFIX = 9
+#: Appended to the Deployment prefix for a color's smoke Job: ``-smoke-<color>-<8 hex>``. Job
+#: names are also the value of the ``job-name`` label Kubernetes sets on the Job's pods, so
+#: they must fit a label value (63).
+SMOKE_SUFFIX_MAX = len("-smoke") + COLOR_SUFFIX_MAX + 9
 
 #: Budgets for the names a stack may choose, so every derived name still fits a DNS label.
-DEPLOYMENT_PREFIX_MAX = DNS_LABEL_MAX - max(COLOR_SUFFIX_MAX, len(INGRESS_SUFFIX))
+DEPLOYMENT_PREFIX_MAX = DNS_LABEL_MAX - max(COLOR_SUFFIX_MAX, len(INGRESS_SUFFIX), SMOKE_SUFFIX_MAX)
 SERVICE_NAME_MAX = DNS_LABEL_MAX - len(PREVIEW_SUFFIX)
 #: ConfigMaps and Secrets are auto-named ``<name>-<color>-<random>``.
 CONFIG_OBJECT_NAME_MAX = DNS_LABEL_MAX - COLOR_SUFFIX_MAX - AUTONAME_SUFFIX
@@ -111,6 +115,22 @@ def network_policy(app: AppSettings) -> str:
     return f"{app.deployment_prefix}{INGRESS_SUFFIX}"
 
 
+def color_service(app: AppSettings, color: Color) -> str:
+    """The ClusterIP Service that always selects ``color`` (what its smoke Job requests). Same
+    name as the color's Deployment: a different kind."""
+    return deployment(app, color)
+
+
+def smoke_job(app: AppSettings, color: Color, fingerprint: str) -> str:
+    """The smoke Job of ``color`` for what it runs now: a new image or config is a new Job."""
+    return f"{app.deployment_prefix}-smoke-{color}-{fingerprint[:8]}"
+
+
+def disruption_budget(app: AppSettings, color: Color) -> str:
+    """The PodDisruptionBudget of ``color``."""
+    return deployment(app, color)
+
+
 # --------------------------------------------------------------------------- Pulumi logical names
 
 
@@ -144,6 +164,30 @@ def network_policy_resource(app: str) -> str:
     return f"{app}{INGRESS_SUFFIX}"
 
 
+def color_service_resource(app: str, color: Color) -> str:
+    """Logical name of a color's own Service."""
+    return f"{app}-{color}"
+
+
+def smoke_job_resource(app: str, color: Color) -> str:
+    """Logical name of a color's smoke Job (one per color; a new run replaces it)."""
+    return f"{app}-smoke-{color}"
+
+
+def disruption_budget_resource(app: str, color: Color) -> str:
+    """Logical name of a color's PodDisruptionBudget."""
+    return f"{app}-{color}"
+
+
+def scale_down_delay_resource(app: str) -> str:
+    """Logical name of the pause between a cutover and the previous color's scale-down."""
+    return f"{app}-scale-down-delay"
+
+
+#: The image every smoke Job runs (apps/smoke).
+SMOKE_IMAGE = "smoke"
+
+
 def image_build(app: str, source: Path) -> str:
     """Logical name of the image built from ``source``: the app's name when the folder is named
     after it (``kubia``), else ``<app>-<folder>`` (``imageview-blue``). It depends on the folder,
@@ -173,6 +217,8 @@ def claims(app: AppSettings) -> list[Claim]:
     taken = [
         *(Claim("Deployment", deployment(app, c), prefix_key) for c in COLORS),
         Claim("NetworkPolicy", network_policy(app), prefix_key),
+        *(Claim("Service", color_service(app, c), prefix_key) for c in COLORS),
+        *(Claim("Job", f"{app.deployment_prefix}-smoke-{c}", prefix_key) for c in COLORS),
         Claim("Service", app.service.name, f"{base}.service.name"),
         Claim("Service", app.service.preview_name, f"{base}.service.previewName"),
         *(

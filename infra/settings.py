@@ -228,6 +228,59 @@ class SecretSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SmokeSettings:
+    """The smoke check a color must pass before the live Service selects it (a Kubernetes Job
+    that requests the readiness path, then ``path``, through the color's own Service)."""
+
+    enabled: bool
+    """Run it (the live Service then waits for it)."""
+    path: str
+    """HTTP path requested after the readiness path answers 200, e.g. ``/``."""
+    status: int
+    """Status ``path`` must answer."""
+    text: str
+    """Text the body must contain ("" for any)."""
+    attempts: int
+    """Tries before the check fails (a color that is still warming up gets them all)."""
+    interval_seconds: int
+    """Pause between tries."""
+    timeout_seconds: int
+    """Per request."""
+    deadline_seconds: int
+    """Upper bound of the whole Job (``activeDeadlineSeconds``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColorPin:
+    """What one color runs, as the release tool recorded it."""
+
+    color: Color
+    """The color."""
+    image: str
+    """The image it runs: a reference by digest, or ``src-<hash>``, the content tag of the
+    folder it builds from (a candidate not pushed yet)."""
+    config: str
+    """Digest of its config snapshot (:func:`infra.cutover.snapshot_digest`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseRecord:
+    """``apps.<app>.release``, kept by ``python -m infra.release``: what serves traffic, so the
+    program can refuse any update that would change it in place."""
+
+    live: ColorPin | None
+    """The color serving traffic and what it runs; ``None`` before the first release."""
+    candidate: ColorPin | None
+    """The idle color being released (``start``) and what it was when it started: the only
+    color traffic may move to."""
+    previous: ColorPin | None
+    """The color that served before the last promote, kept unchanged for a rollback until
+    ``finish``."""
+    allow_live_change: bool
+    """The stack deliberately allows changing the live color in place (an emergency fix)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppSettings:
     """One blue/green app."""
 
@@ -265,6 +318,13 @@ class AppSettings:
     """Upper bound for drain + the app's own shutdown."""
     run_as_user: int
     """Numeric non-root UID (and GID) the container runs as."""
+    smoke: SmokeSettings
+    """The check a color passes before it goes live."""
+    scale_down_delay_seconds: int
+    """After a cutover, how long the previous color keeps its pods before ``idleReplicas``
+    scales it down (in-flight requests and load balancers still reaching it drain meanwhile)."""
+    release: ReleaseRecord
+    """What the release tool recorded as live."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,10 +360,12 @@ class SecretValues:
     def __init__(
         self,
         keys: Mapping[str, tuple[str, ...]],
-        lookup: Callable[[str, str], pulumi.Output[str]],
+        lookup: Callable[[str, str, str | None], pulumi.Output[str]],
+        own: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._keys = {app: tuple(k) for app, k in keys.items()}
         self._lookup = lookup
+        self._own = {app: tuple(colors) for app, colors in (own or {}).items()}
 
     def __repr__(self) -> str:
         return f"SecretValues({self._keys}, values hidden)"
@@ -312,11 +374,23 @@ class SecretValues:
         """Which keys are set for ``app``."""
         return self._keys.get(app, ())
 
-    def outputs(self, app: str) -> dict[str, pulumi.Output[str]] | None:
-        """The app's values as secret Outputs, or ``None`` when the app has no secret."""
+    def by_color(self, app: str) -> dict[Color, dict[str, pulumi.Output[str]]] | None:
+        """:meth:`outputs` for each color, or ``None`` when the app has no secret."""
         if app not in self._keys:
             return None
-        return {k: pulumi.Output.secret(self._lookup(app, k)) for k in self._keys[app]}
+        return {c: self.outputs(app, c) or {} for c in COLORS}
+
+    def own_colors(self, app: str) -> tuple[str, ...]:
+        """Colors of ``app`` that read their own pinned copy of the values."""
+        return self._own.get(app, ())
+
+    def outputs(self, app: str, color: str | None = None) -> dict[str, pulumi.Output[str]] | None:
+        """The values one color of the app reads (its own pinned copy when it has one, else the
+        app-level values), as secret Outputs, or ``None`` when the app has no secret."""
+        if app not in self._keys:
+            return None
+        scope = color if color in self._own.get(app, ()) else None
+        return {k: pulumi.Output.secret(self._lookup(app, k, scope)) for k in self._keys[app]}
 
 
 @dataclass(frozen=True, kw_only=True)

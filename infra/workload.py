@@ -1,12 +1,15 @@
-"""A blue/green app: per-color ConfigMaps and Secret, one Deployment per color, its Services.
+"""A blue/green app: per color its ConfigMaps and Secret, Deployment, own Service, disruption
+budget and smoke Job; the live and preview Services; the pause before the old color scales down.
 
 Each color gets its own snapshot of the app's ConfigMaps and Secret. They are auto-named
 (``<logical name>-<suffix>``), and pulumi-kubernetes replaces an auto-named ConfigMap or Secret
 when its data changes, so a change makes a new object, the Deployment that uses it rolls, and
 the other color, which still points at its own snapshot, does not roll.
 
-Order of a cutover (``activeColor`` flips): the newly active Deployment is ready → the live
-Service moves its selector → only then is the now-idle color scaled to ``idleReplicas``.
+Order, every update: the active color's Deployment is ready (pulumi-kubernetes awaits it) → its
+smoke Job completes through the color's own Service → the live Service selects it → the pause
+(``scaleDownDelaySeconds``, only after a cutover that scales the old color down) → the idle color
+(scaled to ``idleReplicas``) → its smoke Job. A color whose Job fails is never switched to.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import cutover, naming
-from infra.service import AppService, AppServiceArgs
+from infra import cutover, naming, smoke
+from infra.delay import ScaleDownDelay, ScaleDownDelayArgs
+from infra.service import SKIP_AWAIT, AppService, AppServiceArgs
 from infra.settings import AppSettings, Color, ColorSettings
 
 _core = k8s.core.v1
@@ -35,12 +39,21 @@ class BlueGreenAppArgs:
     """The app."""
     images: Mapping[Color, pulumi.Input[str]]
     """Image reference per color (a digest reference when pushed)."""
-    secret_values: Mapping[str, pulumi.Output[str]] | None
-    """Secret values by key (secret Outputs), when the app declares a Secret."""
+    secret_values: Mapping[Color, Mapping[str, pulumi.Output[str]]] | None
+    """Per color, the secret values it reads (secret Outputs), when the app declares a Secret."""
     provider: pulumi.ProviderResource
     """Kubernetes provider."""
+    smoke_image: pulumi.Input[str] | None = None
+    """The smoke client's image (apps/smoke); ``None``: no smoke Jobs."""
     await_load_balancer: bool = True
     """Wait for the live Service's load balancer address (see :class:`AppServiceArgs`)."""
+
+
+@dataclass(frozen=True)
+class _Color:
+    deployment: k8s.apps.v1.Deployment
+    gate: pulumi.Resource
+    """What proves the color ready for traffic: its smoke Job, else its Deployment."""
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -62,19 +75,29 @@ class BlueGreenApp(pulumi.ComponentResource):
         app = args.app
         self._provider = args.provider
         self.deployments = {}
-        # Active color first, then the Service, then the idle color (see module docstring).
-        active = self._deployment(name, args, app.active_color, depends_on=[])
+        # Active color first, then the Services, then the idle color (see module docstring).
+        active = self._color(name, args, app.active_color, after=[])
         self.service = AppService(
             name,
             AppServiceArgs(
                 app=app,
-                active_deployment=active,
+                active_deployment=active.gate,
                 provider=args.provider,
                 await_load_balancer=args.await_load_balancer,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._deployment(name, args, cutover.idle_color(app), depends_on=[self.service.live])
+        idle = cutover.idle_color(app)
+        pause = ScaleDownDelay(
+            naming.scale_down_delay_resource(name),
+            ScaleDownDelayArgs(
+                active_color=app.active_color,
+                seconds=app.scale_down_delay_seconds,
+                scales_down=cutover.replicas(app, idle) < app.colors[idle].replicas,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service.live]),
+        )
+        self._color(name, args, idle, after=[pause])
         self._network_policy(name, app)
         self.active_color = pulumi.Output.from_input(app.active_color)
         self.summary = {
@@ -90,8 +113,8 @@ class BlueGreenApp(pulumi.ComponentResource):
 
     def _network_policy(self, name: str, app: AppSettings) -> None:
         """Both colors accept traffic on their serving port only (from anywhere: the load
-        balancer and the preview Service's clients); every other port is closed. Enforced by
-        GKE Dataplane V2, which the cluster enables."""
+        balancer, the preview and color Services' clients, the smoke Jobs); every other port is
+        closed. Enforced by GKE Dataplane V2, which the cluster enables."""
         selector_labels = cutover.app_labels(app)
         k8s.networking.v1.NetworkPolicy(
             naming.network_policy_resource(name),
@@ -111,6 +134,58 @@ class BlueGreenApp(pulumi.ComponentResource):
             ),
             opts=self._child(),
         )
+
+    def _color(
+        self, name: str, args: BlueGreenAppArgs, color: Color, after: list[pulumi.Resource]
+    ) -> _Color:
+        """One color: config snapshot, Deployment, disruption budget, own Service, smoke Job."""
+        app = args.app
+        deployment = self._deployment(name, args, color, depends_on=after)
+        labels = cutover.selector(app, color)
+        k8s.policy.v1.PodDisruptionBudget(
+            naming.disruption_budget_resource(name, color),
+            metadata=_meta.ObjectMetaArgs(name=naming.disruption_budget(app, color), labels=labels),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                # A drain or node upgrade takes one pod of a color at a time; with one replica it
+                # may take that one (minAvailable would block the drain forever).
+                max_unavailable=1,
+                selector=_meta.LabelSelectorArgs(match_labels=labels),
+            ),
+            opts=self._child(),
+        )
+        own_service = _core.Service(
+            naming.color_service_resource(name, color),
+            metadata=_meta.ObjectMetaArgs(
+                name=naming.color_service(app, color),
+                labels={**labels, "role": "color"},
+                # The color may run no pods (idleReplicas: 0); its pods' readiness is awaited
+                # on the Deployment, its answers by the smoke Job.
+                annotations=SKIP_AWAIT,
+            ),
+            spec=_core.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=labels,
+                ports=[
+                    _core.ServicePortArgs(
+                        name=app.port_name,
+                        port=app.service.port,
+                        target_port=app.port_name,
+                        protocol="TCP",
+                    )
+                ],
+            ),
+            opts=self._child(),
+        )
+        if args.smoke_image is None or not app.smoke.enabled:
+            return _Color(deployment=deployment, gate=deployment)
+        check = smoke.job(
+            name,
+            app,
+            color,
+            args.smoke_image,
+            self._child([deployment, own_service]),
+        )
+        return _Color(deployment=deployment, gate=check)
 
     def _deployment(
         self, name: str, args: BlueGreenAppArgs, color: Color, depends_on: list[pulumi.Resource]
@@ -133,7 +208,7 @@ class BlueGreenApp(pulumi.ComponentResource):
                 naming.secret_resource(app.secret.name, color),
                 metadata=_meta.ObjectMetaArgs(labels=labels),
                 type="Opaque",
-                string_data=dict(args.secret_values),
+                string_data=dict(args.secret_values[color]),
                 opts=self._child(),
             ).metadata.name
 
@@ -243,8 +318,22 @@ def _pod_spec(
         ),
         volume_mounts=[_core.VolumeMountArgs(name="tmp", mount_path=_TMP_MOUNT)],
     )
+    labels = cutover.selector(app, spec.color)
     return _core.PodSpecArgs(
         containers=[container],
+        # Each color's pods spread over nodes and zones, so losing one takes no color down.
+        # ScheduleAnyway: a 3-node lab cluster during a node upgrade must still schedule. The two
+        # colors are not kept apart: anti-affinity would halve the nodes a color may use and
+        # block a cutover on a small cluster; requests keep each color's share (no starving).
+        topology_spread_constraints=[
+            _core.TopologySpreadConstraintArgs(
+                max_skew=1,
+                topology_key=key,
+                when_unsatisfiable="ScheduleAnyway",
+                label_selector=_meta.LabelSelectorArgs(match_labels=labels),
+            )
+            for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+        ],
         automount_service_account_token=False,
         termination_grace_period_seconds=app.termination_grace_seconds,
         security_context=_core.PodSecurityContextArgs(

@@ -13,6 +13,7 @@ from infra import build_context, naming
 from infra.config import kubernetes
 from infra.config.reader import (
     Node,
+    boolean,
     choice,
     dns_label,
     int_in,
@@ -26,13 +27,16 @@ from infra.settings import (
     COLORS,
     AppSettings,
     Color,
+    ColorPin,
     ColorSettings,
     ConfigError,
     EnvVar,
+    ReleaseRecord,
     ResourceSettings,
     SecretSpec,
     ServiceSettings,
     ServiceType,
+    SmokeSettings,
 )
 
 image_ref = match(
@@ -114,6 +118,8 @@ def _app(name: str, node: Node) -> AppSettings:
     )
     service_node.done("name, type, port, previewName")
 
+    smoke = _smoke(node.child("smoke"))
+    release = _release(node.child("release"))
     drain = node.get("drainSeconds", int_in(0, 300), 5)
     grace = node.get("terminationGracePeriodSeconds", int_in(1, 3600), 30)
     if grace <= drain:
@@ -140,9 +146,81 @@ def _app(name: str, node: Node) -> AppSettings:
         drain_seconds=drain,
         termination_grace_seconds=grace,
         run_as_user=node.get("runAsUser", int_in(1, 2**31 - 1), 10001),
+        smoke=smoke,
+        scale_down_delay_seconds=node.get("scaleDownDelaySeconds", int_in(0, 3600), 30),
+        release=release,
     )
     node.done()
     return settings
+
+
+def _smoke(node: Node) -> SmokeSettings:
+    """``smoke``: what a color's smoke Job requests, and how patiently."""
+    settings = SmokeSettings(
+        enabled=node.get("enabled", boolean, True),
+        path=node.get("path", url_path, "/"),
+        status=node.get("status", int_in(100, 599), 200),
+        text=node.get("text", string, ""),
+        attempts=node.get("attempts", int_in(1, 100), 10),
+        interval_seconds=node.get("intervalSeconds", int_in(0, 60), 3),
+        timeout_seconds=node.get("timeoutSeconds", int_in(1, 60), 5),
+        deadline_seconds=node.get("deadlineSeconds", int_in(10, 3600), 300),
+    )
+    node.done(
+        "enabled, path, status, text, attempts, intervalSeconds, timeoutSeconds, deadlineSeconds"
+    )
+    worst = settings.attempts * (2 * settings.timeout_seconds + settings.interval_seconds)
+    if settings.enabled and worst > settings.deadline_seconds:
+        raise ConfigError(
+            node.key("deadlineSeconds"),
+            settings.deadline_seconds,
+            f"must leave time for every attempt: attempts x (2 x timeoutSeconds + "
+            f"intervalSeconds) = {worst}",
+        )
+    return settings
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+pinned_image = match(
+    re.compile(r"[a-z0-9]+([._/:-][a-zA-Z0-9_.-]+)*@sha256:[0-9a-f]{64}|src-[0-9a-f]{12}"),
+    "an image reference pinned by digest (registry/name@sha256:<64 hex>) or a content tag "
+    "src-<12 hex>",
+)
+config_digest = match(_DIGEST, "a config digest: 64 hex characters (written by infra.release)")
+
+
+def _pin(node: Node) -> ColorPin | None:
+    if not node.data:
+        return None
+    pin = ColorPin(
+        color=cast(Color, node.require("color", choice(*COLORS), "blue or green")),
+        image=node.require("image", pinned_image, "the image it runs, by digest"),
+        config=node.require("config", config_digest, "its config digest"),
+    )
+    node.done("color, image, config")
+    return pin
+
+
+def _release(node: Node) -> ReleaseRecord:
+    """``release``: what the release tool recorded as live (and the color kept for rollback)."""
+    record = ReleaseRecord(
+        live=_pin(node.child("live")),
+        candidate=_pin(node.child("candidate")),
+        previous=_pin(node.child("previous")),
+        allow_live_change=node.get("allowLiveChange", boolean, False),
+    )
+    node.done("live, candidate, previous, allowLiveChange")
+    if record.candidate and record.live and record.candidate.color == record.live.color:
+        raise ConfigError(
+            node.key("candidate.color"), record.candidate.color, "the other color than live's"
+        )
+    if record.previous and not record.live:
+        raise ConfigError(node.key("previous"), "...", "only with a live record")
+    if record.previous and record.live and record.previous.color == record.live.color:
+        raise ConfigError(
+            node.key("previous.color"), record.previous.color, "the other color than live's"
+        )
+    return record
 
 
 def _port_name(key: str, value: object) -> str:
@@ -165,6 +243,12 @@ def _secret(node: Node) -> SecretSpec | None:
             raise ConfigError(node.key(f"keys[{i}]"), k, f"a Secret key: {problem}")
     if len(set(keys)) != len(keys):
         raise ConfigError(node.key("keys"), keys, "each key once")
+    if "colors" in keys:
+        raise ConfigError(
+            node.key("keys"),
+            keys,
+            "'colors' is reserved (secrets.<app>.colors holds the per-color copies)",
+        )
     spec = SecretSpec(
         name=node.require(
             "name", dns_label(naming.CONFIG_OBJECT_NAME_MAX), "the Secret name, e.g. apikey"

@@ -21,6 +21,7 @@ from typing import Any
 
 import pulumi
 
+from infra import cutover
 from infra.config import apps as apps_section
 from infra.config import cluster as cluster_section
 from infra.config import registry as registry_section
@@ -71,6 +72,16 @@ def parse(
         target = LocalTarget(kube_context=root.get("kubeContext", string, None) or None)
     apps = apps_section.parse(root.child("apps"))
     secret_values = secrets_section.parse(secrets, apps, lookup)
+    for app in apps.values():
+        change = cutover.live_change(app, secret_values.own_colors(app.name))
+        if change is not None:
+            raise ConfigError(
+                change.key,
+                change.value,
+                f"{change.problem}. Release to the idle color instead (python -m infra.release), "
+                f"or set apps.{app.name}.release.allowLiveChange: true",
+                secret=change.value == "[secret]",
+            )
     root.done(", ".join(k for k in KEYS if k != "secrets"))
     return Settings(stack=stack, target=target, apps=MappingProxyType(apps), secrets=secret_values)
 
@@ -116,9 +127,14 @@ def load() -> Settings:
                 secrets_section.KEY, "[secret]", "expected secrets.<app>.<key> values", secret=True
             ) from None
 
-    def lookup(app: str, key: str) -> pulumi.Output[str]:
+    def lookup(app: str, key: str, color: str | None) -> pulumi.Output[str]:
         values = config.require_secret_object(secrets_section.KEY)
-        return values.apply(lambda s: secrets_section.as_text(s[app][key]) or "")
+
+        def pick(data: Any) -> str:
+            scope = data[app] if color is None else data[app][secrets_section.COLORS_KEY][color]
+            return secrets_section.as_text(scope[key]) or ""
+
+        return values.apply(pick)
 
     return parse(raw, pulumi.get_stack(), secrets_raw, lookup)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 import pulumi
 
-from infra.settings import AppSettings, ConfigError, SecretValues
+from infra.settings import COLORS, AppSettings, ConfigError, SecretValues
 
 #: The top-level key that holds every app secret; the only key that may be set with --secret.
 KEY = "secrets"
@@ -34,15 +34,22 @@ def as_text(value: object) -> str | None:
     return None
 
 
+#: Under ``secrets.<app>``, the per-color copies the release tool pins: ``colors.<color>.<key>``.
+COLORS_KEY = "colors"
+
+
 def parse(
     raw: object,
     apps: Mapping[str, AppSettings],
-    lookup: Callable[[str, str], pulumi.Output[str]] | None = None,
+    lookup: Callable[[str, str, str | None], pulumi.Output[str]] | None = None,
 ) -> SecretValues:
     """Checks ``raw`` (the decoded ``secrets`` object) against the Secrets the apps declare.
 
-    ``lookup(app, key)`` gives a value as a secret Output when the program needs it; by default the
-    value is taken from ``raw`` itself (the offline render and unit tests).
+    ``secrets.<app>.<key>`` are the app's values; ``secrets.<app>.colors.<color>.<key>`` a color's
+    own copy (the release tool pins the live color to one, so a new value reaches only the idle
+    color). ``lookup(app, key, color)`` gives a value as a secret Output when the program needs it
+    (``color`` None for the app-level value); by default it is taken from ``raw`` itself (the
+    offline render and unit tests).
     """
     if raw is not None and not isinstance(raw, Mapping):
         raise ConfigError(KEY, raw, "expected secrets.<app>.<key> values (--path)", secret=True)
@@ -64,36 +71,61 @@ def parse(
                 secret=True,
             )
     keys: dict[str, tuple[str, ...]] = {}
+    own: dict[str, tuple[str, ...]] = {}
     for app in apps.values():
         if app.secret is None:
             continue
-        data = given.get(app.name) or {}
-        assert isinstance(data, Mapping)
-        extra = sorted(set(data) - set(app.secret.keys))
-        if extra:
-            raise ConfigError(
-                f"{KEY}.{app.name}.{extra[0]}",
-                data[extra[0]],
-                f"allowed keys: {', '.join(app.secret.keys)}",
-                secret=True,
-            )
-        for k in app.secret.keys:
-            value = data.get(k)
-            if as_text(value) is None:
+        data = dict(given.get(app.name) or {})  # type: ignore[call-overload]
+        copies = data.pop(COLORS_KEY, None) or {}
+        where = f"{KEY}.{app.name}"
+        _check_keys(where, data, app.secret.keys, app.name, "")
+        if not isinstance(copies, Mapping):
+            raise ConfigError(f"{where}.{COLORS_KEY}", copies, "expected blue/green", secret=True)
+        for color, copy in copies.items():
+            if color not in COLORS or not isinstance(copy, Mapping):
                 raise ConfigError(
-                    f"{KEY}.{app.name}.{k}",
-                    value,
-                    "a non-empty value is required; set it with: " + set_command(app.name, k),
+                    f"{where}.{COLORS_KEY}.{color}",
+                    copy,
+                    "a color's copy: blue or green, an object of keys",
                     secret=True,
                 )
+            scope = f"{COLORS_KEY}.{color}."
+            _check_keys(f"{where}.{scope[:-1]}", copy, app.secret.keys, app.name, scope)
         keys[app.name] = app.secret.keys
-    return SecretValues(keys, lookup or _from(given))
+        own[app.name] = tuple(c for c in COLORS if c in copies)
+    return SecretValues(keys, lookup or _from(given), own)
 
 
-def _from(given: Mapping[str, object]) -> Callable[[str, str], pulumi.Output[str]]:
-    def lookup(app: str, key: str) -> pulumi.Output[str]:
+def _check_keys(
+    where: str, data: Mapping[str, object], declared: tuple[str, ...], app: str, scope: str
+) -> None:
+    """Every declared key set (non-empty), no other; ``scope`` is the path below
+    ``secrets.<app>`` ("" for the app-level values, ``colors.blue.`` for a copy)."""
+    extra = sorted(set(data) - set(declared))
+    if extra:
+        raise ConfigError(
+            f"{where}.{extra[0]}",
+            data[extra[0]],
+            f"allowed keys: {', '.join(declared)}",
+            secret=True,
+        )
+    for key in declared:
+        value = data.get(key)
+        if as_text(value) is None:
+            raise ConfigError(
+                f"{where}.{key}",
+                value,
+                "a non-empty value is required; set it with: " + set_command(app, scope + key),
+                secret=True,
+            )
+
+
+def _from(given: Mapping[str, object]) -> Callable[[str, str, str | None], pulumi.Output[str]]:
+    def lookup(app: str, key: str, color: str | None) -> pulumi.Output[str]:
         data = given[app]
         assert isinstance(data, Mapping)
+        if color is not None:
+            data = data[COLORS_KEY][color]
         return pulumi.Output.secret(as_text(data[key]) or "")
 
     return lookup

@@ -3,17 +3,21 @@ cutover happens in; flipping activeColor changes only the Services."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from infra import cutover
+from infra import config, cutover
 from infra.offline.program import Render
-from infra.settings import AppSettings
+from infra.settings import AppSettings, ConfigError
 from tests.helpers import DEPLOYMENT, SERVICE, changed, manifest, one
-from tests.infra.config.cases import DELETE, parsed, with_value
+from tests.infra.config.cases import DELETE, SECRETS, base, parsed, with_value
 
 Renderer = Callable[..., Render]
+JOB = "kubernetes:batch/v1:Job"
+DELAY = "pulumi-python:dynamic/release:ScaleDownDelay"
 
 
 @pytest.mark.parametrize("stack", ["imageview", "dev", "local"])
@@ -43,15 +47,24 @@ def test_idle_replicas_scale_the_idle_color_only(render_stack: Renderer) -> None
 
 @pytest.mark.parametrize("active", ["blue", "green"])
 def test_cutover_order(render_stack: Renderer, active: str) -> None:
-    """Live Service waits for the active Deployment; the idle one waits for the Service."""
+    """The active Deployment is ready, its smoke Job passes through the color's own Service, the
+    live Service moves, the pause, then the idle color."""
     r = render_stack("imageview", [f"apps.imageview.activeColor={active}"])
     idle = "green" if active == "blue" else "blue"
     live = one(r, SERVICE, "imageview-live")
     active_d = one(r, DEPLOYMENT, f"imageview-{active}")
+    active_svc = one(r, SERVICE, f"imageview-{active}")
+    check = one(r, JOB, f"imageview-smoke-{active}")
+    pause = one(r, DELAY, "imageview-scale-down-delay")
     idle_d = one(r, DEPLOYMENT, f"imageview-{idle}")
-    assert active_d.urn in live.dependencies
-    assert live.urn in idle_d.dependencies
+    assert {active_d.urn, active_svc.urn} <= set(check.dependencies)
+    assert check.urn in live.dependencies, "the live Service waits for the smoke Job"
+    assert live.urn in pause.dependencies
+    assert pause.urn in idle_d.dependencies
     assert live.urn not in active_d.dependencies
+    idle_check = one(r, JOB, f"imageview-smoke-{idle}")
+    assert idle_d.urn in idle_check.dependencies
+    assert idle_check.urn not in live.dependencies, "the idle color's check gates nothing live"
 
 
 def _app(active: str, idle_replicas: int | None) -> AppSettings:
@@ -85,3 +98,138 @@ def test_idle_color_and_replicas(
         "color": "blue",
     }
     assert cutover.app_labels(app).items() < cutover.selector(app, "green").items()
+
+
+# --------------------------------------------------------------------------- the live color
+
+DIGEST = "gcr.io/hello-docker/imageview@sha256:" + "b" * 64
+PINNED_SECRETS = {
+    "imageview": {"id": "new", "key": "new", "colors": {"blue": {"id": "old", "key": "old"}}}
+}
+
+
+def _released(**changes: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A config whose live color blue is pinned (image by digest, own secrets) and recorded, and
+    the record, with ``changes`` (dotted paths) applied afterwards."""
+    raw = with_value("apps.imageview.colors.blue", {"image": DIGEST})
+    app = config.parse(raw, "test", PINNED_SECRETS).apps["imageview"]
+    pin = dataclasses.asdict(cutover.pin_of(app, "blue"))
+    raw = with_value("apps.imageview.release", {"live": pin}, raw)
+    for path, value in changes.items():
+        raw = with_value(path.replace("__", "."), value, raw)
+    return raw, pin
+
+
+def test_a_recorded_live_color_may_stay_as_it_is() -> None:
+    raw, _ = _released()
+    settings = config.parse(raw, "test", PINNED_SECRETS)
+    assert settings.apps["imageview"].release.live is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        (
+            {"apps__imageview__colors__blue": {"source": "apps/imageview/blue"}},
+            "apps.imageview.colors.blue",
+            "would change its image",
+        ),
+        (
+            {"apps__imageview__colors__blue__image": "gcr.io/x/y@sha256:" + "c" * 64},
+            "apps.imageview.colors.blue",
+            "would change its image",
+        ),
+        (
+            {"apps__imageview__env__EXTRA": "1"},
+            "apps.imageview.colors.blue",
+            "changes its env, ConfigMaps",
+        ),
+        (
+            {"apps__imageview__configMaps__projectid": {"project.id": "other"}},
+            "apps.imageview.colors.blue",
+            "changes its env, ConfigMaps",
+        ),
+        (
+            {"apps__imageview__resources": {"memoryLimit": "256Mi"}},
+            "apps.imageview.colors.blue",
+            "resources",
+        ),
+        (
+            {"apps__imageview__activeColor": "green"},
+            "apps.imageview.activeColor",
+            "which no release started",
+        ),
+    ],
+)
+def test_an_update_that_would_change_the_live_color_is_refused(
+    change: dict[str, Any], key: str, words: str
+) -> None:
+    raw, _ = _released(**change)
+    with pytest.raises(ConfigError) as caught:
+        config.parse(raw, "test", PINNED_SECRETS)
+    message = str(caught.value)
+    assert caught.value.key == key, message
+    assert words in message and "python -m infra.release" in message, message
+    assert "\n" not in message
+
+
+def test_app_level_secret_values_would_restart_the_live_color() -> None:
+    raw, _ = _released()
+    with pytest.raises(ConfigError, match="reads the app-level secret values") as caught:
+        config.parse(raw, "test", {"imageview": {"id": "NEW-ID-9", "key": "NEW-KEY-7"}})
+    assert caught.value.key == "secrets.imageview"
+    assert "NEW-ID-9" not in str(caught.value) and "NEW-KEY-7" not in str(caught.value)
+
+
+def test_what_a_release_may_change() -> None:
+    """The idle color, the app's replicas (scaling restarts nothing), and with the live color
+    pinned, app-level config and secrets (they reach only the idle color)."""
+    for change in (
+        {"apps__imageview__colors__green": {"source": "apps/imageview/green", "env": {"V": "2"}}},
+        {"apps__imageview__replicas": 5},
+        {"apps__imageview__idleReplicas": 0},
+    ):
+        raw, _ = _released(**change)
+        config.parse(raw, "test", PINNED_SECRETS)
+
+
+def test_the_cutover_itself_moves_traffic_to_the_unchanged_candidate() -> None:
+    raw, live = _released()
+    green = config.parse(raw, "test", PINNED_SECRETS).apps["imageview"]
+    candidate = dataclasses.asdict(cutover.pin_of(green, "green"))
+    raw = with_value("apps.imageview.release.candidate", candidate, raw)
+    flipped = with_value("apps.imageview.activeColor", "green", raw)
+    assert config.parse(flipped, "test", PINNED_SECRETS).apps["imageview"].active_color == "green"
+    changed = with_value("apps.imageview.colors.green.env", {"V": "late"}, flipped)
+    with pytest.raises(ConfigError, match=r"the candidate green .* changes its env"):
+        config.parse(changed, "test", PINNED_SECRETS)
+    assert live["color"] == "blue"
+
+
+def test_the_previous_color_is_kept_for_a_rollback() -> None:
+    raw, live = _released()
+    previous = with_value("apps.imageview.release.previous", live, raw)
+    app = config.parse(raw, "test", PINNED_SECRETS).apps["imageview"]
+    green_pin = dataclasses.asdict(cutover.pin_of(app, "green"))
+    promoted = with_value("apps.imageview.release.live", green_pin, previous)
+    promoted = with_value("apps.imageview.activeColor", "green", promoted)
+    promoted["apps"]["imageview"]["colors"]["green"] = {"source": "apps/imageview/green"}
+    secrets = {
+        "imageview": {
+            **PINNED_SECRETS["imageview"],
+            "colors": {"blue": {"id": "old", "key": "old"}, "green": {"id": "new", "key": "new"}},
+        }
+    }
+    config.parse(promoted, "test", secrets)
+    touched = with_value(
+        "apps.imageview.colors.blue.image", "gcr.io/x/y@sha256:" + "d" * 64, promoted
+    )
+    with pytest.raises(ConfigError, match="the color kept for rollback blue"):
+        config.parse(touched, "test", secrets)
+
+
+def test_allow_live_change_lifts_the_rule_and_a_first_deploy_is_free() -> None:
+    raw, _ = _released(apps__imageview__env__HOTFIX="1")
+    allowed = with_value("apps.imageview.release.allowLiveChange", True, raw)
+    config.parse(allowed, "test", PINNED_SECRETS)
+    config.parse(base(), "test", SECRETS)

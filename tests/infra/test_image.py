@@ -16,7 +16,7 @@ Renderer = Callable[..., Render]
 def test_images_push_with_an_access_token_for_amd64(render_stack: Renderer) -> None:
     r = render_stack("dev")
     images = {x.name: x for x in r.of_type(IMAGE)}
-    assert sorted(images) == ["kubia-image", "node-app-image", "py-web-server-image"]
+    assert sorted(images) == ["kubia-image", "node-app-image", "py-web-server-image", "smoke-image"]
     kubia = images["kubia-image"]
     inputs = plain(kubia)
     assert inputs["build"]["platform"] == "linux/amd64"
@@ -42,11 +42,9 @@ def test_both_colors_share_one_build_of_one_folder(render_stack: Renderer) -> No
 
 def test_per_color_folders_build_per_color(render_stack: Renderer) -> None:
     r = render_stack("imageview")
-    names = sorted(x.name for x in r.of_type(IMAGE))
-    assert names == ["imageview-blue-image", "imageview-green-image"]
-    builds = sorted(
-        (plain(x)["build"]["context"], plain(x)["build"]["dockerfile"]) for x in r.of_type(IMAGE)
-    )
+    apps = [x for x in r.of_type(IMAGE) if x.name != "smoke-image"]
+    assert sorted(x.name for x in apps) == ["imageview-blue-image", "imageview-green-image"]
+    builds = sorted((plain(x)["build"]["context"], plain(x)["build"]["dockerfile"]) for x in apps)
     assert builds == [
         (".build/images/imageview-blue", ".build/images/imageview-blue/imageview/blue/Dockerfile"),
         (
@@ -61,5 +59,19 @@ def test_pinning_the_live_color_keeps_its_image(render_stack: Renderer) -> None:
     r = render_stack("imageview", [f"apps.imageview.colors.blue.image={pinned}"])
     assert container(r, "webserver-blue")["image"] == pinned
     assert container(r, "webserver-green")["image"].startswith("gcr.io/hello-docker/imageview@")
-    images = [x.name for x in r.of_type("docker:index/image:Image")]
+    images = [x.name for x in r.of_type("docker:index/image:Image") if x.name != "smoke-image"]
     assert images == ["imageview-green-image"], "the pinned color builds nothing"
+
+
+def test_one_smoke_image_per_stack(render_stack: Renderer) -> None:
+    r = render_stack("dev")
+    (image,) = [x for x in r.of_type(IMAGE) if x.name == "smoke-image"]
+    assert plain(image)["build"]["dockerfile"] == ".build/images/smoke/smoke/Dockerfile"
+    jobs = r.of_type("kubernetes:batch/v1:Job")
+    assert len(jobs) == 6, "one per color of each of dev's three apps"
+    refs = {plain(j)["spec"]["template"]["spec"]["containers"][0]["image"] for j in jobs}
+    assert refs == {image.outputs["repoDigest"]}
+    off = render_stack(
+        "dev", [f"apps.{a}.smoke.enabled=false" for a in ("kubia", "node-app", "py-web-server")]
+    )
+    assert not [x for x in off.of_type(IMAGE) if x.name == "smoke-image"]

@@ -15,7 +15,10 @@ from tests.infra.config.cases import SECRETS, base, parsed
 
 def test_budgets_follow_from_the_suffixes() -> None:
     longest_color = max(len(f"-{c}") for c in COLORS)
-    assert naming.DEPLOYMENT_PREFIX_MAX + max(longest_color, len(naming.INGRESS_SUFFIX)) == 63
+    smoke = len("-smoke") + longest_color + len("-") + 8
+    assert (
+        naming.DEPLOYMENT_PREFIX_MAX + max(longest_color, len(naming.INGRESS_SUFFIX), smoke) == 63
+    )
     assert naming.SERVICE_NAME_MAX + len(naming.PREVIEW_SUFFIX) == 63
     assert naming.CONFIG_OBJECT_NAME_MAX + longest_color + naming.AUTONAME_SUFFIX == 63
 

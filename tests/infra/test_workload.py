@@ -18,8 +18,17 @@ def test_a_change_for_one_color_never_rolls_the_other(render_stack: Renderer) ->
         "imageview", ['apps.imageview.colors.green.configMaps.projectid["project.id"]=next-project']
     )
     diff = changed(before, after)
-    kinds = {(kind, name.split("-")[0] if kind == "ConfigMap" else name) for kind, name in diff}
-    assert kinds == {("ConfigMap", "projectid"), ("Deployment", "webserver-green")}, diff
+    kinds = {
+        (kind, name.split("-")[0] if kind == "ConfigMap" else name.rsplit("-", 1)[0])
+        if kind in ("ConfigMap", "Job")
+        else (kind, name)
+        for kind, name in diff
+    }
+    assert kinds == {
+        ("ConfigMap", "projectid"),
+        ("Deployment", "webserver-green"),
+        ("Job", "webserver-smoke-green"),
+    }, diff
     assert not [n for k, n in diff if "blue" in n], f"blue must not roll: {diff}"
     green = container(after, "webserver-green")
     ref = next(e for e in green["env"] if e["name"] == "PROJECT_ID")
@@ -93,3 +102,24 @@ def test_network_policy_opens_only_the_serving_port(render_stack: Renderer, stac
         }
         assert [p["port"] for p in rule["ports"]] == sorted(port_names)
         assert "from" not in rule, "the load balancer reaches pods from outside the cluster"
+
+
+@pytest.mark.parametrize("stack", ["imageview", "dev", "prod", "local"])
+def test_each_color_has_a_disruption_budget_and_spreads(render_stack: Renderer, stack: str) -> None:
+    """A node drain or upgrade takes at most one pod of a color at a time, and a color's pods
+    spread over nodes and zones (never kept apart from the other color: see infra/workload.py)."""
+    r = render_stack(stack)
+    budgets = {
+        m["metadata"]["name"]: m for m in r.manifests() if m["kind"] == "PodDisruptionBudget"
+    }
+    for d in (m for m in r.manifests() if m["kind"] == "Deployment"):
+        labels = d["spec"]["selector"]["matchLabels"]
+        budget = budgets[d["metadata"]["name"]]
+        assert budget["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": labels}}
+        spread = d["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        assert {(s["topologyKey"], s["whenUnsatisfiable"], s["maxSkew"]) for s in spread} == {
+            ("kubernetes.io/hostname", "ScheduleAnyway", 1),
+            ("topology.kubernetes.io/zone", "ScheduleAnyway", 1),
+        }
+        assert all(s["labelSelector"]["matchLabels"] == labels for s in spread)
+        assert "affinity" not in d["spec"]["template"]["spec"]

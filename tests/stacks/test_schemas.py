@@ -37,7 +37,7 @@ def test_written_manifests_validate_strictly(tmp_path: Path, render_stack: Rende
     out = tmp_path / "out"
     write(render_stack("imageview"), out)
     files = sorted((out / "manifests").glob("*.yaml"))
-    assert len(files) == 9
+    assert len(files) == 15
     validate([yaml.safe_load(f.read_text()) for f in files], "imageview")
 
 

@@ -28,7 +28,7 @@ BAD = [
     (f"{A}.service", {"type": "Ingress"}, f"{A}.service.type", "LoadBalancer, ClusterIP"),
     (f"{A}.service", {"name": "web\n"}, f"{A}.service.name", "control characters"),
     (f"{A}.service", {"name": "a" * 56}, f"{A}.service.name", "at most 55"),
-    (f"{A}.deploymentName", "a" * 57, f"{A}.deploymentName", "at most 55"),
+    (f"{A}.deploymentName", "a" * 43, f"{A}.deploymentName", "at most 42"),
     (f"{A}.deploymentName", "Webserver", f"{A}.deploymentName", "lower-case"),
     (f"{A}.activecolor", "green", f"{A}.activecolor", "unknown key"),
     (f"{A}.colors", {"red": {}}, f"{A}.colors.red", "blue, green"),
@@ -120,6 +120,30 @@ BAD = [
     (f"{A}.readinessPath", "/readyz\n", f"{A}.readinessPath", "control characters"),
     (f"{A}.readinessPath", "/ready z", f"{A}.readinessPath", "absolute URL path"),
     (f"{A}.type", "webserver\n", f"{A}.type", "control characters"),
+    (f"{A}.smoke", {"status": 700}, f"{A}.smoke.status", "from 100 to 599"),
+    (f"{A}.smoke", {"path": "index"}, f"{A}.smoke.path", "absolute URL path"),
+    (f"{A}.smoke", {"attempts": 0}, f"{A}.smoke.attempts", "from 1 to 100"),
+    (
+        f"{A}.smoke",
+        {"attempts": 50, "timeoutSeconds": 10, "deadlineSeconds": 60},
+        f"{A}.smoke.deadlineSeconds",
+        "time for every attempt",
+    ),
+    (f"{A}.smoke", {"retries": 3}, f"{A}.smoke.retries", "unknown key"),
+    (f"{A}.scaleDownDelaySeconds", -1, f"{A}.scaleDownDelaySeconds", "from 0 to 3600"),
+    (f"{A}.release", {"live": {"color": "blue"}}, f"{A}.release.live.image", "required"),
+    (
+        f"{A}.release",
+        {"live": {"color": "blue", "image": "gcr.io/p/i:latest", "config": "0" * 64}},
+        f"{A}.release.live.image",
+        "pinned by digest",
+    ),
+    (
+        f"{A}.release",
+        {"live": {"color": "blue", "image": "src-" + "a" * 12, "config": "xyz"}},
+        f"{A}.release.live.config",
+        "64 hex",
+    ),
 ]
 
 

@@ -53,3 +53,37 @@ def test_the_set_command_is_exact() -> None:
     assert secrets_section.set_command("imageview", "id") == (
         "pulumi config set --secret --path 'secrets.imageview.id' VALUE"
     )
+
+
+def test_a_color_may_read_its_own_pinned_copy() -> None:
+    secrets = {
+        "imageview": {
+            "id": "new-id",
+            "key": "new-key",
+            "colors": {"blue": {"id": "old-id", "key": "old-key"}},
+        }
+    }
+    s = parsed(secrets=secrets)
+    assert s.secrets.own_colors("imageview") == ("blue",)
+    assert s.secrets.keys_of("imageview") == ("id", "key")
+
+
+@pytest.mark.parametrize(
+    ("copies", "key", "words"),
+    [
+        ({"red": {"id": "a", "key": "b"}}, "secrets.imageview.colors.red", "blue or green"),
+        ({"blue": {"id": "a"}}, "secrets.imageview.colors.blue.key", "colors.blue.key"),
+        ({"blue": {"id": "a", "key": "b", "x": "c"}}, "secrets.imageview.colors.blue.x", "allowed"),
+        ("a-string", "secrets.imageview.colors", "blue/green"),
+    ],
+)
+def test_bad_copies_name_their_key(copies: object, key: str, words: str) -> None:
+    secrets = {"imageview": {"id": "i", "key": "k", "colors": copies}}
+    message = refused(base(), key, words, secrets=secrets)
+    assert "a-string" not in message
+
+
+def test_colors_is_a_reserved_secret_key() -> None:
+    raw = base()
+    raw["apps"]["imageview"]["secret"]["keys"] = ["id", "colors"]
+    refused(raw, "apps.imageview.secret.keys", "reserved")

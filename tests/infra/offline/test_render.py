@@ -60,7 +60,7 @@ def test_cli_writes_resources_outputs_manifests_and_contexts(
     assert json.loads((out / "outputs.json").read_text())["kubeconfig"] == "[secret]"
     assert (out / MARKER).is_file()
     contexts = sorted(p.name for p in (out / "build-contexts").iterdir())
-    assert contexts == ["imageview-blue", "imageview-green"]
+    assert contexts == ["imageview-blue", "imageview-green", "smoke"]
     assert (out / "build-contexts/imageview-blue/imageview/blue/Dockerfile").is_file()
 
 
