@@ -182,9 +182,12 @@ def _smoke(node: Node) -> SmokeSettings:
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 pinned_image = match(
-    re.compile(r"[a-z0-9]+([._/:-][a-zA-Z0-9_.-]+)*@sha256:[0-9a-f]{64}|src-[0-9a-f]{12}"),
-    "an image reference pinned by digest (registry/name@sha256:<64 hex>) or a content tag "
-    "src-<12 hex>",
+    re.compile(
+        r"[a-z0-9]+([._/:-][a-zA-Z0-9_.-]+)*@sha256:[0-9a-f]{64}"
+        r"|([a-z0-9]+([._/-][a-zA-Z0-9_.-]+)*:)?src-[0-9a-f]{12}"
+    ),
+    "an image reference pinned by digest (registry/name@sha256:<64 hex>) or by content tag "
+    "([name:]src-<12 hex>, the local platform's images)",
 )
 config_digest = match(_DIGEST, "a config digest: 64 hex characters (written by infra.release)")
 
@@ -197,7 +200,9 @@ def _pin(node: Node) -> ColorPin | None:
         image=node.require("image", pinned_image, "the image it runs, by digest"),
         config=node.require("config", config_digest, "its config digest"),
     )
-    node.done("color, image, config")
+    # Read by the release tool only: a digest of the color's encrypted secret copies.
+    node.get("secrets", config_digest, None)
+    node.done("color, image, config, secrets")
     return pin
 
 

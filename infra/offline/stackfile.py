@@ -261,6 +261,18 @@ def _fill_placeholders(values: dict[str, Any], secret: set[str]) -> None:
         for key in keys:
             if isinstance(key, str):
                 current.setdefault(key, f"placeholder-{app}-{key}")
+        copies = current.get("colors")
+        if isinstance(copies, dict):
+            # A color's own copy (secrets.<app>.colors.<color>), encrypted like the rest.
+            current["colors"] = {
+                color: {
+                    **{k: f"placeholder-{app}-{k}" for k in keys if isinstance(k, str)},
+                    **values,
+                }
+                if isinstance(values, dict)
+                else values
+                for color, values in copies.items()
+            }
         filled[app] = current
     if filled:
         values[SECRETS_KEY] = filled

@@ -265,7 +265,7 @@ def test_a_push_to_main_deploys_or_fails() -> None:
     (auth,) = [i for i, s in enumerate(job["steps"]) if action(s) == "google-github-actions/auth"]
     assert check < auth, names
     guard = [s for s in job["steps"] if "live-color-guard.sh" in s.get("run", "")]
-    assert len(guard) == 1 and guard[0]["if"] == "inputs.set-path == ''"
+    assert len(guard) == 1 and guard[0]["if"] == "inputs.release == ''"
 
 
 def test_nothing_that_changes_a_stack_can_be_cancelled_by_concurrency() -> None:
@@ -340,3 +340,24 @@ def test_code_owners_guard_the_policy_the_workflows_and_prod(path: str) -> None:
     owners = code_owners(path)
     assert owners, f"{path} has no code owner"
     assert all(re.fullmatch(r"@[\w-]+/[\w-]+", o) for o in owners), owners
+
+
+def test_releases_go_through_the_release_tool() -> None:
+    """Cutover steps are the release tool's (infra/release.py); a deploy of main refuses an app
+    whose live color nothing protects; after a promote the live URL is checked and a failure
+    rolls back by itself."""
+    apply = workflow("cutover.yml")["jobs"]["apply"]
+    assert apply["with"]["release"] == "${{ inputs.step }}"
+    assert apply["with"]["app"] == "${{ inputs.app }}"
+    steps = workflow("pulumi-up.yml")["jobs"]["up"]["steps"]
+    runs = {s.get("name", ""): (s.get("if", ""), s.get("run", "")) for s in steps}
+    (step,) = [v for v in runs.values() if "python -m infra.release \"$RELEASE\"" in v[1]]
+    assert step[0] == "inputs.release != ''"
+    (check,) = [v for v in runs.values() if "infra.release check" in v[1]]
+    assert check[0] == "inputs.release == ''"
+    (verify,) = [v for v in runs.values() if "infra.release verify" in v[1]]
+    assert verify[0] == "inputs.release == 'promote'"
+    assert "infra.release rollback" in verify[1] and "pulumi up" in verify[1]
+    assert "exit 1" in verify[1], "a rolled-back promote fails the run"
+    options = workflow("cutover.yml")["on"]["workflow_dispatch"]["inputs"]["step"]["options"]
+    assert options == ["start", "promote", "rollback", "finish"]
