@@ -351,7 +351,7 @@ def test_releases_go_through_the_release_tool() -> None:
     assert apply["with"]["app"] == "${{ inputs.app }}"
     steps = workflow("pulumi-up.yml")["jobs"]["up"]["steps"]
     runs = {s.get("name", ""): (s.get("if", ""), s.get("run", "")) for s in steps}
-    (step,) = [v for v in runs.values() if "python -m infra.release \"$RELEASE\"" in v[1]]
+    (step,) = [v for v in runs.values() if 'python -m infra.release "$RELEASE"' in v[1]]
     assert step[0] == "inputs.release != ''"
     (check,) = [v for v in runs.values() if "infra.release check" in v[1]]
     assert check[0] == "inputs.release == ''"

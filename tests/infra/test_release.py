@@ -259,7 +259,7 @@ def test_promote_apply_checks_the_live_url_and_rolls_back(
     lines: list[str] = []
     verification = release.Verification(requests=3, interval_s=0)
     if rolled_back:
-        with pytest.raises(ReleaseError, match="promote rolled back: request 1/3 .* 500"):
+        with pytest.raises(ReleaseError, match=r"promote rolled back: request 1/3 .* 500"):
             release.promote_and_verify("imageview", "imageview", None, verification, lines.append)
         assert [m.split(":")[0] for m in applied] == ["promote", "rollback"]
     else:
