@@ -52,3 +52,15 @@ def test_local_access_and_doctor_are_documented() -> None:
     assert "minikube service kubia-http --url" in README
     assert "make doctor STACK=dev" in README and "doctor:" in MAKEFILE
     assert "python -m infra.doctor" in (doctor.__doc__ or "")
+
+
+def test_the_live_color_refusal_is_quoted_as_the_program_says_it() -> None:
+    from tests.infra.test_cutover import PINNED_SECRETS, _released
+
+    raw, _ = _released(apps__imageview__colors__blue={"source": "apps/imageview/blue"})
+    try:
+        config.parse(raw, "imageview", PINNED_SECRETS)
+    except ConfigError as err:
+        message = str(err)
+    digest = "b" * 64
+    assert message.replace(digest, "bbbb…bbbb") in README, message
