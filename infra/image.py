@@ -47,6 +47,8 @@ class ImageDestination:
     """Prefix of every image name (``<registry url>/``), or ``""`` for the local engine."""
     login: RegistryLogin | None
     """Push credentials, or ``None`` to build locally without pushing."""
+    provider: docker.Provider
+    """The Docker provider every image is built (and pushed) with."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +125,7 @@ def color_images(app: AppSettings, destination: ImageDestination) -> dict[Color,
                 login=destination.login,
                 repository=pulumi.Output.concat(destination.repository_prefix, app.name),
             ),
+            opts=pulumi.ResourceOptions(providers=[destination.provider]),
         )
         images.update(dict.fromkeys(colors, image.ref))
     for color in COLORS:
