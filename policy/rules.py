@@ -1,11 +1,12 @@
 """The policy rules of gke-bluegreen, as plain functions.
 
-Every rule is a function ``check(resource_type, inputs, ctx) -> list[str]`` over one resource's
+Most rules are a function ``check(resource_type, inputs, ctx) -> list[str]`` over one resource's
 Pulumi type token and its camelCase inputs (what CrossGuard and the offline render both see), plus
 a small :class:`Context` (stack name and stack config). It returns one message per violation, and
-an empty list when the resource complies or the rule does not apply to its type. A few rules also
-check the stack's config on its own (``stack_check``), so a bad setting is caught even when the
-program would not turn it into a resource.
+an empty list when the resource complies or the rule does not apply to its type. A rule about how
+Pulumi treats a resource rather than what it is (``protect``) checks its :class:`Options` instead
+(``options_check``). A few rules also check the stack's config on its own (``stack_check``), so a
+bad setting is caught even when the program would not turn it into a resource.
 
 Nothing here imports ``pulumi_policy``: the tests import this module in the program's venv, and
 ``policy/__main__.py`` wraps the same functions into a CrossGuard PolicyPack in the pack's venv.
@@ -89,6 +90,7 @@ PUBLIC_GRANT_TYPES = frozenset(
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+REPOSITORY = "gcp:artifactregistry/repository:Repository"
 SERVICE = "kubernetes:core/v1:Service"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
@@ -131,7 +133,23 @@ class Context:
         return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """The resource options a rule may read; ``None`` where the caller cannot see one."""
+
+    protect: bool | None = None
+    """Pulumi refuses to delete or replace the resource (``protect``)."""
+    retain_on_delete: bool | None = None
+    """Deleting the resource only drops it from the state; the cloud object stays
+    (``retainOnDelete``). A CrossGuard pack never sees it: the analyzer's resource options carry
+    ``protect`` but no ``retainOnDelete`` (pulumi/pulumi ``proto/pulumi/analyzer.proto``
+    ``AnalyzerResourceOptions`` at 1b5949891b3cefcb9974752b24a5ecef0acc86c8; pulumi-policy
+    ``sdk/python/lib/pulumi_policy/policy.py`` ``PolicyResourceOptions`` at 805bcbcd3a6d), so
+    only the offline runner, which reads the render's ``options``, checks it."""
+
+
 ResourceCheck = Callable[[str, Mapping[str, Any], Context], list[str]]
+OptionsCheck = Callable[[str, Options, Context], list[str]]
 StackCheck = Callable[[Context], list[str]]
 
 
@@ -145,10 +163,21 @@ class Rule:
     """One sentence: what the rule requires."""
     level: Level
     """Mandatory or advisory; docs/delivery.md says why each one is what it is."""
-    check: ResourceCheck
-    """Per-resource check."""
+    check: ResourceCheck | None = None
+    """Per-resource check of the inputs."""
+    options_check: OptionsCheck | None = None
+    """Per-resource check of the resource options."""
     stack_check: StackCheck | None = None
     """Optional check of the stack config alone."""
+
+    def resource_messages(
+        self, resource_type: str, inputs: Mapping[str, Any], options: Options, ctx: Context
+    ) -> list[str]:
+        """Every message of this rule's per-resource checks on one resource."""
+        out = self.check(resource_type, inputs, ctx) if self.check else []
+        if self.options_check:
+            out += self.options_check(resource_type, options, ctx)
+        return out
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -319,6 +348,27 @@ def check_prod_deletion_protection_config(ctx: Context) -> list[str]:
     if ctx.is_prod and (value is False or (isinstance(value, str) and value.lower() == "false")):
         return [f"stack '{PROD_STACK}' sets cluster.deletionProtection: false; it must stay true"]
     return []
+
+
+def check_prod_kept(resource_type: str, options: Options, ctx: Context) -> list[str]:
+    """On prod, the cluster and the registry repository are protected, and the repository (every
+    release's images) is retained when it leaves the stack. An option the caller cannot see
+    (``None``) is not judged."""
+    if not ctx.is_prod or resource_type not in (CLUSTER, REPOSITORY):
+        return []
+    wanted = {"protect": options.protect}
+    what = "cluster"
+    if resource_type == REPOSITORY:
+        wanted["retainOnDelete"] = options.retain_on_delete
+        what = "registry repository (every release's images)"
+    lacking = [name for name, value in wanted.items() if value is False]
+    if not lacking:
+        return []
+    return [
+        f"{what} on stack '{PROD_STACK}' lacks {' and '.join(lacking)}: a `pulumi destroy` or a "
+        f"replacement would delete it (allowed: {' and '.join(wanted)} true; the program sets "
+        "them while cluster.deletionProtection is true)"
+    ]
 
 
 def check_non_root(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
@@ -524,6 +574,14 @@ RULES: tuple[Rule, ...] = (
         check=check_prod_deletion_protection,
         stack_check=check_prod_deletion_protection_config,
         description="The prod GKE cluster keeps deletion protection on.",
+    ),
+    Rule(
+        name="prod-stateful-kept",
+        level=Level.MANDATORY,
+        options_check=check_prod_kept,
+        description=(
+            "The prod cluster and registry repository are protected; the repository is retained."
+        ),
     ),
     Rule(
         name="container-non-root",
