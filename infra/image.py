@@ -118,15 +118,7 @@ def color_images(app: AppSettings, destination: ImageDestination) -> dict[Color,
             by_source.setdefault(source, []).append(color)
     images: dict[Color, pulumi.Input[str]] = {}
     for source, colors in by_source.items():
-        image = AppImage(
-            naming.image_build(app.name, source),
-            AppImageArgs(
-                source=source,
-                login=destination.login,
-                repository=pulumi.Output.concat(destination.repository_prefix, app.name),
-            ),
-            opts=pulumi.ResourceOptions(providers=[destination.provider]),
-        )
+        image = _build(naming.image_build(app.name, source), source, app.name, destination)
         images.update(dict.fromkeys(colors, image.ref))
     for color in COLORS:
         pinned = app.colors[color].image
@@ -142,12 +134,17 @@ def smoke_image(
     if not any(app.smoke.enabled for app in apps):
         return None
     source = APPS / naming.SMOKE_IMAGE
-    built = AppImage(
-        naming.SMOKE_IMAGE,
+    return _build(naming.SMOKE_IMAGE, source, naming.SMOKE_IMAGE, destination).ref
+
+
+def _build(name: str, source: Path, image: str, destination: ImageDestination) -> AppImage:
+    """One image of ``destination``, built with its Docker provider."""
+    return AppImage(
+        name,
         AppImageArgs(
             source=source,
             login=destination.login,
-            repository=pulumi.Output.concat(destination.repository_prefix, naming.SMOKE_IMAGE),
+            repository=pulumi.Output.concat(destination.repository_prefix, image),
         ),
+        opts=pulumi.ResourceOptions(providers=[destination.provider]),
     )
-    return built.ref
