@@ -364,10 +364,15 @@ def check_prod_kept(resource_type: str, options: Options, ctx: Context) -> list[
     lacking = [name for name, value in wanted.items() if value is False]
     if not lacking:
         return []
+    why = (
+        "a `pulumi destroy` or a replacement would delete it"
+        if "protect" in lacking
+        else "once unprotected, a `pulumi destroy` would delete it and every image in it"
+    )
     return [
-        f"{what} on stack '{PROD_STACK}' lacks {' and '.join(lacking)}: a `pulumi destroy` or a "
-        f"replacement would delete it (allowed: {' and '.join(wanted)} true; the program sets "
-        "them while cluster.deletionProtection is true)"
+        f"{what} on stack '{PROD_STACK}' lacks {' and '.join(lacking)}: {why} (allowed: "
+        f"{' and '.join(wanted)} true, which the program sets while cluster.deletionProtection "
+        "is true)"
     ]
 
 
