@@ -71,6 +71,12 @@ WORKLOAD_POD_SPEC: Mapping[str, tuple[str, ...]] = {
 }
 """Where each Kubernetes workload type keeps its pod spec."""
 
+RUN_TO_COMPLETION: Mapping[str, tuple[str, ...]] = {
+    "kubernetes:batch/v1:Job": ("spec",),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec"),
+}
+"""Workloads whose pods run to completion, and where each keeps its JobSpec."""
+
 PUBLIC_GRANT_TYPES = frozenset(
     {
         "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
@@ -415,7 +421,19 @@ def check_resources(resource_type: str, inputs: Mapping[str, Any], ctx: Context)
 
 
 def check_probes(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
-    """Every (non-init) container has a readiness and a liveness probe."""
+    """Every (non-init) container that serves has a readiness and a liveness probe; a Job (or a
+    CronJob's job), whose container runs to completion and takes no traffic, has a deadline
+    (``activeDeadlineSeconds``) instead, so a hung run ends."""
+    job = RUN_TO_COMPLETION.get(resource_type)
+    if job is not None:
+        if _dig(inputs, *job, "activeDeadlineSeconds"):
+            return []
+        kind = resource_type.rsplit(":", 1)[-1]
+        name = _dig(inputs, "metadata", "name") or "?"
+        return [
+            f"{kind} '{name}' has no {'.'.join((*job, 'activeDeadlineSeconds'))}: a hung run "
+            "never ends (probes do not apply to a container that runs to completion)"
+        ]
     out = []
     for label, c, _ in containers(resource_type, inputs):
         if label.startswith("init"):
@@ -604,7 +622,7 @@ RULES: tuple[Rule, ...] = (
         name="container-probes",
         level=Level.MANDATORY,
         check=check_probes,
-        description="Containers have readiness and liveness probes.",
+        description="Serving containers have readiness and liveness probes; Jobs a deadline.",
     ),
     Rule(
         name="image-by-digest",

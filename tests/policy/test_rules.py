@@ -377,6 +377,25 @@ def test_init_containers_are_checked_but_need_no_probes() -> None:
     assert msg.startswith("init container")
 
 
+@pytest.mark.parametrize(
+    ("rtype", "job"),
+    [
+        ("kubernetes:batch/v1:Job", lambda spec: {"spec": spec}),
+        ("kubernetes:batch/v1:CronJob", lambda spec: {"spec": {"jobTemplate": {"spec": spec}}}),
+    ],
+    ids=["Job", "CronJob"],
+)
+def test_a_job_needs_a_deadline_not_probes(rtype: str, job: Any) -> None:
+    # A run-to-completion container takes no traffic: readiness means nothing, and a deadline
+    # ends a hung run where a liveness probe would only restart it.
+    pod = {
+        "template": {"spec": {"containers": [container(readinessProbe=None, livenessProbe=None)]}}
+    }
+    assert run("container-probes", rtype, job({**pod, "activeDeadlineSeconds": 300})) == []
+    (msg,) = run("container-probes", rtype, job(pod))
+    assert "activeDeadlineSeconds: a hung run never ends" in msg
+
+
 def test_every_workload_kind_is_checked() -> None:
     bad = {"containers": [broken("image", "nginx")]}
     kinds = {
