@@ -61,7 +61,8 @@ def keeps_state(target: GkeTarget) -> bool:
     must not be deleted, which GKE enforces on the cluster too. It defaults to on, so a new stack
     is protected unless it opts out (the labs do, so that ``pulumi destroy`` just works), and the
     policy pack makes it mandatory on prod (``prod-deletion-protection``), so only a deliberate
-    run by hand, without the pack, turns it off (docs/delivery.md, "Tearing down prod")."""
+    run by hand, without the pack, turns it off (docs/delivery.md, "What prod keeps, and tearing
+    it down")."""
     return target.cluster.deletion_protection
 
 
@@ -83,7 +84,9 @@ def deploy_target(settings: Settings) -> Platform:
 
 
 def gcp_provider(target: GkeTarget) -> gcp.Provider:
-    """The stack's GCP provider: its project and region, never the deployer's gcloud defaults.
+    """The stack's GCP provider: its project and region, never the ones the SDK would otherwise
+    read from the deployer's environment (``GOOGLE_PROJECT``, ``CLOUDSDK_CORE_PROJECT``...). Its
+    zone is left to that environment and never used: every zonal resource names its location.
 
     No ``default_labels``: every resource that takes labels sets them itself, and provider
     default labels neither reach a GKE cluster (hashicorp/terraform-provider-google#19603) nor
