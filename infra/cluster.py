@@ -35,6 +35,11 @@ class ClusterArgs:
     """GCP region (Cloud NAT for private nodes lives here)."""
     labels: dict[str, str]
     """Labels on the cluster and nodes."""
+    keep: bool
+    """Protect the cluster in Pulumi (``protect``): no ``pulumi destroy`` and no replacement
+    while it is set. Not ``retain_on_delete``: everything on the cluster is declared by this
+    program and its stack config (no PersistentVolumes), and a retained cluster would keep
+    running, billed, out of the state, its fixed name blocking the next one."""
     after: Sequence[pulumi.Resource] = ()
     """What every child waits for (the project's APIs). A component's own ``depends_on`` does not
     reach its children."""
@@ -154,7 +159,9 @@ class Cluster(pulumi.ComponentResource):
             master_authorized_networks_config=authorized,
             deletion_protection=s.deletion_protection,
             resource_labels=args.labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.after, role]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.after, role], protect=args.keep
+            ),
         )
 
         gcp.container.NodePool(

@@ -47,6 +47,8 @@ class ImageDestination:
     """Prefix of every image name (``<registry url>/``), or ``""`` for the local engine."""
     login: RegistryLogin | None
     """Push credentials, or ``None`` to build locally without pushing."""
+    provider: docker.Provider
+    """The Docker provider every image is built (and pushed) with."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,14 +118,7 @@ def color_images(app: AppSettings, destination: ImageDestination) -> dict[Color,
             by_source.setdefault(source, []).append(color)
     images: dict[Color, pulumi.Input[str]] = {}
     for source, colors in by_source.items():
-        image = AppImage(
-            naming.image_build(app.name, source),
-            AppImageArgs(
-                source=source,
-                login=destination.login,
-                repository=pulumi.Output.concat(destination.repository_prefix, app.name),
-            ),
-        )
+        image = _build(naming.image_build(app.name, source), source, app.name, destination)
         images.update(dict.fromkeys(colors, image.ref))
     for color in COLORS:
         pinned = app.colors[color].image
@@ -139,12 +134,17 @@ def smoke_image(
     if not any(app.smoke.enabled for app in apps):
         return None
     source = APPS / naming.SMOKE_IMAGE
-    built = AppImage(
-        naming.SMOKE_IMAGE,
+    return _build(naming.SMOKE_IMAGE, source, naming.SMOKE_IMAGE, destination).ref
+
+
+def _build(name: str, source: Path, image: str, destination: ImageDestination) -> AppImage:
+    """One image of ``destination``, built with its Docker provider."""
+    return AppImage(
+        name,
         AppImageArgs(
             source=source,
             login=destination.login,
-            repository=pulumi.Output.concat(destination.repository_prefix, naming.SMOKE_IMAGE),
+            repository=pulumi.Output.concat(destination.repository_prefix, image),
         ),
+        opts=pulumi.ResourceOptions(providers=[destination.provider]),
     )
-    return built.ref

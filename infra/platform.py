@@ -1,10 +1,20 @@
-"""The platform a stack deploys to, and everything that depends on it: the Kubernetes provider,
-where images go and how docker logs in, and the platform's own stack outputs.
+"""The platform a stack deploys to, and everything that depends on it: the providers, where
+images go and how docker logs in, what is protected from deletion, and the platform's own stack
+outputs.
 
 * :class:`~infra.settings.GkeTarget`: a GKE cluster (whose provider every Kubernetes object uses)
   and a registry the images are pushed to with the deployer's short-lived access token.
 * :class:`~infra.settings.LocalTarget`: a kubeconfig context; images are built on the local engine
   and never pushed.
+
+Every GCP, Docker and Kubernetes resource and invoke goes through a provider registered here:
+Pulumi.yaml sets ``pulumi:disable-default-providers`` for those packages, so the engine refuses
+one that would fall back to a default provider, whose project or cluster is whatever the
+deployer's ambient credentials and kubeconfig point at (pulumi/pulumi
+``pkg/resource/deploy/default_providers.go`` ``shouldDenyRequest`` at
+1b5949891b3cefcb9974752b24a5ecef0acc86c8). The GCP provider reaches the components as
+``ResourceOptions(providers=[...])``: a child takes its parent's provider for its package
+(``sdk/python/lib/pulumi/resource.py`` ``Resource.__init__`` / ``_get_providers``, same commit).
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_docker as docker
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
@@ -42,24 +53,57 @@ def labels(settings: Settings) -> dict[str, str]:
     return {"managed-by": "pulumi", "project": PROJECT, "stack": settings.stack}
 
 
+def keeps_state(target: GkeTarget) -> bool:
+    """Whether the stack's stateful resources are kept from deletion: the cluster and the registry
+    repository get Pulumi's ``protect``, the repository also ``retain_on_delete``.
+
+    One switch, ``cluster.deletionProtection``: the stack's reviewed statement that what it runs
+    must not be deleted, which GKE enforces on the cluster too. It defaults to on, so a new stack
+    is protected unless it opts out (the labs do, so that ``pulumi destroy`` just works), and the
+    policy pack makes it mandatory on prod (``prod-deletion-protection``), so only a deliberate
+    run by hand, without the pack, turns it off (docs/delivery.md, "What prod keeps, and tearing
+    it down")."""
+    return target.cluster.deletion_protection
+
+
 def deploy_target(settings: Settings) -> Platform:
-    """Registers the platform's resources (on GKE: cluster and registry) and returns what the
-    apps deploy with."""
+    """Registers the platform's providers and resources (on GKE: cluster and registry) and
+    returns what the apps deploy with."""
     target = settings.target
+    # The engine reads DOCKER_HOST at Configure for a default provider; the SDK reads it here,
+    # so `eval "$(minikube docker-env)"` still points the local stack's builds at Minikube.
+    builder = docker.Provider("docker")
     if isinstance(target, GkeTarget):
-        return _gke(target, labels(settings))
+        return _gke(target, labels(settings), builder)
     provider = k8s.Provider("local", context=target.kube_context)
     return Platform(
         provider=provider,
-        images=ImageDestination(repository_prefix="", login=None),
+        images=ImageDestination(repository_prefix="", login=None, provider=builder),
         has_load_balancers=False,
     )
 
 
-def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:
+def gcp_provider(target: GkeTarget) -> gcp.Provider:
+    """The stack's GCP provider: its project and region, never the ones the SDK would otherwise
+    read from the deployer's environment (``GOOGLE_PROJECT``, ``CLOUDSDK_CORE_PROJECT``...). Its
+    zone is left to that environment and never used: every zonal resource names its location.
+
+    No ``default_labels``: every resource that takes labels sets them itself, and provider
+    default labels neither reach a GKE cluster (hashicorp/terraform-provider-google#19603) nor
+    existing resources when added later (pulumi/pulumi-gcp#1275). The attribution label
+    (``add_pulumi_attribution_label``) stays at the provider's default, as under the default
+    provider this replaces, so the switch changes no resource's labels."""
+    return gcp.Provider("gcp", project=target.project, region=target.region)
+
+
+def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider) -> Platform:
+    google = gcp_provider(target)
+    in_project = pulumi.ResourceOptions(providers=[google])
+    keep = keeps_state(target)
     enabled = apis.ProjectApis(
         "apis",
         apis.ProjectApisArgs(project=target.project, apis=apis.required(target.registry)),
+        opts=in_project,
     )
     cluster = Cluster(
         "gke",
@@ -68,8 +112,10 @@ def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:
             project=target.project,
             region=target.region,
             labels=common,
+            keep=keep,
             after=[enabled],
         ),
+        opts=in_project,
     )
     registry = Registry(
         "registry",
@@ -78,14 +124,17 @@ def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:
             project=target.project,
             reader_service_account=cluster.node_service_account,
             labels=common,
+            keep=keep,
             after=[enabled],
         ),
+        opts=in_project,
     )
     return Platform(
         provider=cluster.provider,
         images=ImageDestination(
             repository_prefix=registry.url.apply(lambda url: f"{url}/"),
-            login=access_token_login(target.registry.host(target.project)),
+            login=access_token_login(target.registry.host(target.project), google),
+            provider=builder,
         ),
         exports={
             "registry_url": registry.url,
@@ -97,10 +146,12 @@ def _gke(target: GkeTarget, common: dict[str, str]) -> Platform:
     )
 
 
-def access_token_login(server: str) -> RegistryLogin:
+def access_token_login(server: str, provider: gcp.Provider) -> RegistryLogin:
     """Login with the deployer's current OAuth access token (valid about an hour, never stored
-    as a long-lived key)."""
-    token = gcp.organizations.get_client_config_output().access_token
+    as a long-lived key), read through the stack's GCP provider."""
+    token = gcp.organizations.get_client_config_output(
+        opts=pulumi.InvokeOptions(provider=provider)
+    ).access_token
     return RegistryLogin(
         server=server, username="oauth2accesstoken", password=pulumi.Output.secret(token)
     )

@@ -46,6 +46,10 @@ class RegistryArgs:
     """Email of the node pool's service account, granted pull access."""
     labels: dict[str, str]
     """Labels put on the repository."""
+    keep: bool
+    """Protect the repository in Pulumi (``protect``) and leave it in GCP when it leaves the
+    stack (``retain_on_delete``): it holds every release's images, the digests the live color
+    and a rollback pin included, which no rebuild reproduces (a rebuild gets a new digest)."""
     after: Sequence[pulumi.Resource] = ()
     """What every child waits for (the project's APIs)."""
 
@@ -80,7 +84,9 @@ class Registry(pulumi.ComponentResource):
                 format="DOCKER",
                 description=f"Container images of gke-bluegreen ({pulumi.get_stack()})",
                 labels=args.labels,
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(protect=args.keep, retain_on_delete=args.keep)
+                ),
             )
             readers: dict[str, pulumi.Input[str]] = {"node-reader": reader}
             if s.public_read:

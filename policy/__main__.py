@@ -48,7 +48,9 @@ def resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
     """One rule's per-resource check as a CrossGuard resource policy."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in rule.check(args.resource_type, args.props, context()):
+        # CrossGuard hands over `protect` but not `retainOnDelete` (rules.Options).
+        options = rules.Options(protect=args.opts.protect)
+        for message in rule.resource_messages(args.resource_type, args.props, options, context()):
             report_violation(f"{rule.name}: {message}", None)
 
     return ResourceValidationPolicy(

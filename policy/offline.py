@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policy.rules import RULES, Context, Level, Rule
+from policy.rules import RULES, Context, Level, Options, Rule
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +44,7 @@ class Render:
     ctx: Context
     """Stack name and config."""
     resources: list[Mapping[str, Any]]
-    """Resources: urn, type, name, inputs."""
+    """Resources: urn, type, name, options, inputs."""
 
 
 class RenderError(ValueError):
@@ -84,12 +84,26 @@ def evaluate(render: Render, rules: Iterable[Rule] = RULES) -> list[Finding]:
             )
     for res in render.resources:
         rtype, inputs = str(res.get("type", "")), res.get("inputs") or {}
+        opts = options(res)
         for rule in rules:
             findings.extend(
                 Finding(rule=rule.name, level=rule.level, urn=str(res.get("urn", "?")), message=m)
-                for m in rule.check(rtype, inputs, render.ctx)
+                for m in rule.resource_messages(rtype, inputs, opts, render.ctx)
             )
     return findings
+
+
+def options(resource: Mapping[str, Any]) -> Options:
+    """A render resource's ``options`` (``protect``, ``retainOnDelete``); one it lacks is
+    unknown."""
+    raw = resource.get("options")
+    raw = raw if isinstance(raw, Mapping) else {}
+
+    def flag(key: str) -> bool | None:
+        value = raw.get(key)
+        return value if isinstance(value, bool) else None
+
+    return Options(protect=flag("protect"), retain_on_delete=flag("retainOnDelete"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,12 @@
 """The policy rules of gke-bluegreen, as plain functions.
 
-Every rule is a function ``check(resource_type, inputs, ctx) -> list[str]`` over one resource's
+Most rules are a function ``check(resource_type, inputs, ctx) -> list[str]`` over one resource's
 Pulumi type token and its camelCase inputs (what CrossGuard and the offline render both see), plus
 a small :class:`Context` (stack name and stack config). It returns one message per violation, and
-an empty list when the resource complies or the rule does not apply to its type. A few rules also
-check the stack's config on its own (``stack_check``), so a bad setting is caught even when the
-program would not turn it into a resource.
+an empty list when the resource complies or the rule does not apply to its type. A rule about how
+Pulumi treats a resource rather than what it is (``protect``) checks its :class:`Options` instead
+(``options_check``). A few rules also check the stack's config on its own (``stack_check``), so a
+bad setting is caught even when the program would not turn it into a resource.
 
 Nothing here imports ``pulumi_policy``: the tests import this module in the program's venv, and
 ``policy/__main__.py`` wraps the same functions into a CrossGuard PolicyPack in the pack's venv.
@@ -70,6 +71,12 @@ WORKLOAD_POD_SPEC: Mapping[str, tuple[str, ...]] = {
 }
 """Where each Kubernetes workload type keeps its pod spec."""
 
+RUN_TO_COMPLETION: Mapping[str, tuple[str, ...]] = {
+    "kubernetes:batch/v1:Job": ("spec",),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec"),
+}
+"""Workloads whose pods run to completion, and where each keeps its JobSpec."""
+
 PUBLIC_GRANT_TYPES = frozenset(
     {
         "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
@@ -89,6 +96,7 @@ PUBLIC_GRANT_TYPES = frozenset(
 
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
+REPOSITORY = "gcp:artifactregistry/repository:Repository"
 SERVICE = "kubernetes:core/v1:Service"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
@@ -131,7 +139,23 @@ class Context:
         return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """The resource options a rule may read; ``None`` where the caller cannot see one."""
+
+    protect: bool | None = None
+    """Pulumi refuses to delete or replace the resource (``protect``)."""
+    retain_on_delete: bool | None = None
+    """Deleting the resource only drops it from the state; the cloud object stays
+    (``retainOnDelete``). A CrossGuard pack never sees it: the analyzer's resource options carry
+    ``protect`` but no ``retainOnDelete`` (pulumi/pulumi ``proto/pulumi/analyzer.proto``
+    ``AnalyzerResourceOptions`` at 1b5949891b3cefcb9974752b24a5ecef0acc86c8; pulumi-policy
+    ``sdk/python/lib/pulumi_policy/policy.py`` ``PolicyResourceOptions`` at 805bcbcd3a6d), so
+    only the offline runner, which reads the render's ``options``, checks it."""
+
+
 ResourceCheck = Callable[[str, Mapping[str, Any], Context], list[str]]
+OptionsCheck = Callable[[str, Options, Context], list[str]]
 StackCheck = Callable[[Context], list[str]]
 
 
@@ -145,10 +169,21 @@ class Rule:
     """One sentence: what the rule requires."""
     level: Level
     """Mandatory or advisory; docs/delivery.md says why each one is what it is."""
-    check: ResourceCheck
-    """Per-resource check."""
+    check: ResourceCheck | None = None
+    """Per-resource check of the inputs."""
+    options_check: OptionsCheck | None = None
+    """Per-resource check of the resource options."""
     stack_check: StackCheck | None = None
     """Optional check of the stack config alone."""
+
+    def resource_messages(
+        self, resource_type: str, inputs: Mapping[str, Any], options: Options, ctx: Context
+    ) -> list[str]:
+        """Every message of this rule's per-resource checks on one resource."""
+        out = self.check(resource_type, inputs, ctx) if self.check else []
+        if self.options_check:
+            out += self.options_check(resource_type, options, ctx)
+        return out
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -321,6 +356,32 @@ def check_prod_deletion_protection_config(ctx: Context) -> list[str]:
     return []
 
 
+def check_prod_kept(resource_type: str, options: Options, ctx: Context) -> list[str]:
+    """On prod, the cluster and the registry repository are protected, and the repository (every
+    release's images) is retained when it leaves the stack. An option the caller cannot see
+    (``None``) is not judged."""
+    if not ctx.is_prod or resource_type not in (CLUSTER, REPOSITORY):
+        return []
+    wanted = {"protect": options.protect}
+    what = "cluster"
+    if resource_type == REPOSITORY:
+        wanted["retainOnDelete"] = options.retain_on_delete
+        what = "registry repository (every release's images)"
+    lacking = [name for name, value in wanted.items() if value is False]
+    if not lacking:
+        return []
+    why = (
+        "a `pulumi destroy` or a replacement would delete it"
+        if "protect" in lacking
+        else "once unprotected, a `pulumi destroy` would delete it and every image in it"
+    )
+    return [
+        f"{what} on stack '{PROD_STACK}' lacks {' and '.join(lacking)}: {why} (allowed: "
+        f"{' and '.join(wanted)} true, which the program sets while cluster.deletionProtection "
+        "is true)"
+    ]
+
+
 def check_non_root(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
     """Every container runs as non-root, unprivileged, without privilege escalation."""
     out = []
@@ -360,7 +421,19 @@ def check_resources(resource_type: str, inputs: Mapping[str, Any], ctx: Context)
 
 
 def check_probes(resource_type: str, inputs: Mapping[str, Any], ctx: Context) -> list[str]:
-    """Every (non-init) container has a readiness and a liveness probe."""
+    """Every (non-init) container that serves has a readiness and a liveness probe; a Job (or a
+    CronJob's job), whose container runs to completion and takes no traffic, has a deadline
+    (``activeDeadlineSeconds``) instead, so a hung run ends."""
+    job = RUN_TO_COMPLETION.get(resource_type)
+    if job is not None:
+        if _dig(inputs, *job, "activeDeadlineSeconds"):
+            return []
+        kind = resource_type.rsplit(":", 1)[-1]
+        name = _dig(inputs, "metadata", "name") or "?"
+        return [
+            f"{kind} '{name}' has no {'.'.join((*job, 'activeDeadlineSeconds'))}: a hung run "
+            "never ends (probes do not apply to a container that runs to completion)"
+        ]
     out = []
     for label, c, _ in containers(resource_type, inputs):
         if label.startswith("init"):
@@ -526,6 +599,14 @@ RULES: tuple[Rule, ...] = (
         description="The prod GKE cluster keeps deletion protection on.",
     ),
     Rule(
+        name="prod-stateful-kept",
+        level=Level.MANDATORY,
+        options_check=check_prod_kept,
+        description=(
+            "The prod cluster and registry repository are protected; the repository is retained."
+        ),
+    ),
+    Rule(
         name="container-non-root",
         level=Level.MANDATORY,
         check=check_non_root,
@@ -541,7 +622,7 @@ RULES: tuple[Rule, ...] = (
         name="container-probes",
         level=Level.MANDATORY,
         check=check_probes,
-        description="Containers have readiness and liveness probes.",
+        description="Serving containers have readiness and liveness probes; Jobs a deadline.",
     ),
     Rule(
         name="image-by-digest",

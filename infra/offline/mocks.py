@@ -132,6 +132,15 @@ class Registered:
     retain_on_delete: bool = False
 
 
+@dataclass
+class Invoked:
+    """One provider function the program called (``gcp.organizations.get_client_config``...)."""
+
+    token: str
+    provider: str | None
+    """The explicit provider's reference (``urn::id``), or None for the package's default one."""
+
+
 class CloudMocks(Mocks):
     """Computes the outputs GCP, Docker and Kubernetes would return."""
 
@@ -203,11 +212,17 @@ class CloudMocks(Mocks):
 
 class RecordingMonitor(MockMonitor):
     """A mock monitor that keeps every registration: parent, provider, dependencies and resource
-    options too, which :class:`MockResourceArgs` does not carry."""
+    options too, which :class:`MockResourceArgs` does not carry; and every invoke with the
+    provider it names."""
 
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.registered: list[Registered] = []
+        self.invoked: list[Invoked] = []
+
+    def Invoke(self, request: Any) -> Any:
+        self.invoked.append(Invoked(token=request.tok, provider=request.provider or None))
+        return super().Invoke(request)  # type: ignore[no-untyped-call]
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]

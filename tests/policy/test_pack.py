@@ -78,12 +78,16 @@ class Pack:
         self.channel = grpc.insecure_channel(f"127.0.0.1:{int(line)}")
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
 
-    def analyze(self, rtype: str, props: dict[str, Any]) -> list[Any]:
-        """Diagnostics of every resource policy for one resource."""
+    def analyze(self, rtype: str, props: dict[str, Any], protect: bool = False) -> list[Any]:
+        """Diagnostics of every resource policy for one resource. The engine sends the
+        resource's ``protect`` in its options (and no ``retainOnDelete``: rules.Options)."""
         s = struct_pb2.Struct()
         s.update(props)
         urn = f"urn:pulumi:test::{rules.PROJECT}::{rtype}::r"
-        req = analyzer_pb2.AnalyzeRequest(type=rtype, properties=s, urn=urn, name="r")
+        options = analyzer_pb2.AnalyzerResourceOptions(protect=protect)
+        req = analyzer_pb2.AnalyzeRequest(
+            type=rtype, properties=s, urn=urn, name="r", options=options
+        )
         return list(self.stub.Analyze(req, timeout=30).diagnostics)
 
     def analyze_stack(self) -> list[Any]:
@@ -152,6 +156,21 @@ def test_pack_checks_stack_config(pack_factory: Any) -> None:
     assert pack_factory("dev", {"registry": {"publicRead": True}}).analyze_stack() == []
 
 
+@pytest.mark.parametrize(
+    "rtype", ["gcp:container/cluster:Cluster", "gcp:artifactregistry/repository:Repository"]
+)
+def test_pack_blocks_an_unprotected_prod_cluster_or_registry(pack_factory: Any, rtype: str) -> None:
+    prod = pack_factory("prod", {})
+    diags = prod.analyze(rtype, {}, protect=False)
+    assert [(d.policyName, d.enforcementLevel) for d in diags] == [
+        ("prod-stateful-kept", MANDATORY)
+    ]
+    assert "lacks protect:" in diags[0].message
+    # Protected passes: the pack cannot see retainOnDelete, which the offline runner checks.
+    assert prod.analyze(rtype, {}, protect=True) == []
+    assert pack_factory("dev", {}).analyze(rtype, {}, protect=False) == []
+
+
 def test_pack_reports_advisory_findings_as_advisory(pack_factory: Any) -> None:
     deployment = {
         "metadata": {"name": "w"},
@@ -211,7 +230,7 @@ def test_pack_agrees_with_the_offline_runner(
     pack = pack_factory(stack, dict(r.ctx.config))
     via_pack: dict[str, list[str]] = {}
     for res in r.resources:
-        for d in pack.analyze(res["type"], res["inputs"]):
+        for d in pack.analyze(res["type"], res["inputs"], res["options"]["protect"]):
             via_pack.setdefault(res["urn"], []).append(d.policyName)
     stack_level = sorted(d.policyName.removesuffix("-config") for d in pack.analyze_stack())
     if stack_level:

@@ -21,6 +21,8 @@ DEV = Context(stack="dev", config={"registry": {"publicRead": False}})
 DEV_PUBLIC = Context(stack="dev", config={"registry": {"publicRead": True}})
 PROD = Context(stack="prod", config={"registry": {"publicRead": False}})
 PROD_PUBLIC = Context(stack="prod", config={"registry": {"publicRead": True}})
+#: Resource options a caller cannot see (the rules that read none ignore them).
+UNKNOWN = rules.Options()
 
 
 def container(**overrides: Any) -> dict[str, Any]:
@@ -75,15 +77,21 @@ def deployment(*containers: dict[str, Any], replicas: int = 3, **pod: Any) -> di
     }
 
 
-def run(rule: str, rtype: str, inputs: dict[str, Any], ctx: Context = DEV) -> list[str]:
+def run(
+    rule: str,
+    rtype: str,
+    inputs: dict[str, Any],
+    ctx: Context = DEV,
+    options: rules.Options = UNKNOWN,
+) -> list[str]:
     """Messages of one rule (by name) on one resource."""
     (r,) = [r for r in rules.RULES if r.name == rule]
-    return r.check(rtype, inputs, ctx)
+    return r.resource_messages(rtype, inputs, options, ctx)
 
 
 def test_every_rule_passes_the_good_deployment() -> None:
     for r in rules.RULES:
-        assert r.check(DEPLOYMENT, deployment(), PROD) == [], r.name
+        assert r.resource_messages(DEPLOYMENT, deployment(), UNKNOWN, PROD) == [], r.name
 
 
 def test_rule_names_are_unique_and_levels_cover_both() -> None:
@@ -244,6 +252,52 @@ def test_prod_config_turning_deletion_protection_off_fails(value: object) -> Non
     )
 
 
+# --- prod-stateful-kept ------------------------------------------------------------------------
+
+KEPT = rules.Options(protect=True, retain_on_delete=True)
+REPOSITORY = rules.REPOSITORY
+
+
+@pytest.mark.parametrize(
+    ("rtype", "options", "lacking"),
+    [
+        (CLUSTER, rules.Options(protect=False, retain_on_delete=False), "lacks protect:"),
+        (REPOSITORY, rules.Options(protect=False, retain_on_delete=True), "lacks protect:"),
+        (REPOSITORY, rules.Options(protect=True, retain_on_delete=False), "lacks retainOnDelete:"),
+        (REPOSITORY, rules.Options(protect=False, retain_on_delete=False), "protect and retain"),
+    ],
+    ids=str,
+)
+def test_prod_cluster_and_repository_must_be_kept(
+    rtype: str, options: rules.Options, lacking: str
+) -> None:
+    (msg,) = run("prod-stateful-kept", rtype, {}, PROD, options)
+    assert lacking in msg and "stack 'prod'" in msg
+    assert run("prod-stateful-kept", rtype, {}, PROD, KEPT) == []
+    # Labs may be torn down with one `pulumi destroy`.
+    assert run("prod-stateful-kept", rtype, {}, DEV, options) == []
+
+
+def test_a_protected_cluster_need_not_be_retained() -> None:
+    # Everything on the cluster is declared by the program; a retained cluster runs on, billed.
+    cluster = rules.Options(protect=True, retain_on_delete=False)
+    assert run("prod-stateful-kept", CLUSTER, {}, PROD, cluster) == []
+
+
+def test_an_option_the_caller_cannot_see_is_not_judged() -> None:
+    # A CrossGuard pack gets protect but never retainOnDelete (rules.Options).
+    pack_view = rules.Options(protect=True)
+    assert run("prod-stateful-kept", REPOSITORY, {}, PROD, pack_view) == []
+    (msg,) = run("prod-stateful-kept", REPOSITORY, {}, PROD, rules.Options(protect=False))
+    assert "lacks protect:" in msg
+
+
+def test_other_resources_need_no_protection() -> None:
+    unprotected = rules.Options(protect=False, retain_on_delete=False)
+    for rtype in (NODE_POOL, DEPLOYMENT, AR_MEMBER):
+        assert run("prod-stateful-kept", rtype, {}, PROD, unprotected) == [], rtype
+
+
 # --- container rules ----------------------------------------------------------------------------
 
 
@@ -321,6 +375,25 @@ def test_init_containers_are_checked_but_need_no_probes() -> None:
     bad = deployment(container(), initContainers=[broken("image", "busybox:latest")])
     (msg,) = run("image-by-digest", DEPLOYMENT, bad)
     assert msg.startswith("init container")
+
+
+@pytest.mark.parametrize(
+    ("rtype", "job"),
+    [
+        ("kubernetes:batch/v1:Job", lambda spec: {"spec": spec}),
+        ("kubernetes:batch/v1:CronJob", lambda spec: {"spec": {"jobTemplate": {"spec": spec}}}),
+    ],
+    ids=["Job", "CronJob"],
+)
+def test_a_job_needs_a_deadline_not_probes(rtype: str, job: Any) -> None:
+    # A run-to-completion container takes no traffic: readiness means nothing, and a deadline
+    # ends a hung run where a liveness probe would only restart it.
+    pod = {
+        "template": {"spec": {"containers": [container(readinessProbe=None, livenessProbe=None)]}}
+    }
+    assert run("container-probes", rtype, job({**pod, "activeDeadlineSeconds": 300})) == []
+    (msg,) = run("container-probes", rtype, job(pod))
+    assert "activeDeadlineSeconds: a hung run never ends" in msg
 
 
 def test_every_workload_kind_is_checked() -> None:

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from policy.offline import evaluate, load_render
-from policy.rules import Level
+from policy.offline import Render, evaluate, load_render
+from policy.rules import REPOSITORY, Level
 from tests.delivery.renders import ROOT, render, stacks
 
 
@@ -37,6 +37,12 @@ BAD = [
         "deletionProtection: false on stack 'prod'",
     ),
     (
+        "prod",
+        ["cluster.deletionProtection=false"],
+        "prod-stateful-kept",
+        "cluster on stack 'prod' lacks protect",
+    ),
+    (
         "dev",
         ["registry.publicRead=false", "apps.kubia.colors.blue.image=gcr.io/p/kubia:v1"],
         "image-by-digest",
@@ -56,6 +62,29 @@ def test_bad_config_fails_with_the_rules_message(
     assert hits, f"{rule} did not fire for {sets}: {[str(f) for f in findings]}"
     if message:
         assert any(message in f.message for f in hits), [f.message for f in hits]
+
+
+@pytest.mark.parametrize(
+    ("option", "lacking"), [("protect", "protect and retainOnDelete"), ("retainOnDelete", "")]
+)
+def test_a_prod_render_whose_registry_would_not_be_kept_fails(option: str, lacking: str) -> None:
+    # What only the offline runner sees: a render's options, retainOnDelete included.
+    if "prod" not in stacks():
+        pytest.skip("no stack prod")
+    r = load_render(render("prod"))
+    (repo,) = [x for x in r.resources if x["type"] == REPOSITORY]
+    assert repo["options"] == {"protect": True, "retainOnDelete": True}
+    options = {"protect": False, "retainOnDelete": False} if lacking else {option: False}
+    broken = [
+        {**x, "options": {**x["options"], **options}} if x is repo else x for x in r.resources
+    ]
+    (finding,) = evaluate(Render(ctx=r.ctx, resources=broken))
+    assert (finding.rule, finding.level, finding.urn) == (
+        "prod-stateful-kept",
+        Level.MANDATORY,
+        repo["urn"],
+    )
+    assert f"lacks {lacking or option}:" in finding.message
 
 
 def test_public_read_in_dev_is_allowed_only_because_dev_opts_in() -> None:
