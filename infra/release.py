@@ -166,45 +166,34 @@ def deployed_app(outputs: Outputs, app: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- rendering
 
 
+def merged(stack: str, text: str | None = None) -> stackfile.StackConfig:
+    """The stack's config as the engine would pass it, from the stack file or from ``text`` in
+    its place (a step's edit, before it is written): Pulumi.yaml and that one stack file are
+    copied to a scratch folder."""
+    if text is None:
+        return stackfile.merged(stack)
+    with tempfile.TemporaryDirectory(prefix="gke-bluegreen-release-") as scratch:
+        folder = Path(scratch)
+        (folder / "stacks").mkdir()
+        project = {**stackfile.project(), "stackConfigDir": "stacks"}
+        (folder / "Pulumi.yaml").write_text(json.dumps(project))
+        (folder / "stacks" / stackfile.stack_file(stack).name).write_text(text)
+        return stackfile.merged(stack, path=folder / "Pulumi.yaml")
+
+
 def settings_of(stack: str, text: str | None = None) -> Settings:
     """The program's settings for the stack file (or for ``text`` in its place)."""
-    return parse_stack(stack, text)[0]
-
-
-def parse_stack(stack: str, text: str | None = None) -> tuple[Settings, stackfile.StackConfig]:
-    with _project_copy(stack, text) as project_file:
-        merged = stackfile.merged(stack, path=project_file)
-    values = {k.split(":", 1)[1]: v for k, v in merged.values.items() if k.startswith(PROJECT)}
+    config = merged(stack, text)
+    values = {
+        k.split(":", 1)[1]: v for k, v in config.values.items() if k.startswith(f"{PROJECT}:")
+    }
     secrets = values.pop("secrets", None)
-    return parse(values, stack, secrets), merged
-
-
-class _project_copy:  # used as a context manager, hence the lower-case name
-    """Pulumi.yaml and one stack file (the current one, or ``text``) in a scratch folder."""
-
-    def __init__(self, stack: str, text: str | None) -> None:
-        self.stack, self.text = stack, text
-        self.folder = Path(tempfile.mkdtemp(prefix="gke-bluegreen-release-"))
-
-    def __enter__(self) -> Path:
-        project = stackfile.project()
-        (self.folder / "stacks").mkdir()
-        target = {**project, "stackConfigDir": "stacks"}
-        (self.folder / "Pulumi.yaml").write_text(json.dumps(target))
-        source = stackfile.stack_file(self.stack)
-        body = self.text if self.text is not None else source.read_text()
-        (self.folder / "stacks" / source.name).write_text(body)
-        return self.folder / "Pulumi.yaml"
-
-    def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+    return parse(values, stack, secrets)
 
 
 def render(stack: str, text: str | None = None) -> program.Render:
     """The real program offline, on the stack file (or ``text`` in its place)."""
-    with _project_copy(stack, text) as project_file:
-        merged = stackfile.merged(stack, path=project_file)
-    return program.run(merged)
+    return program.run(merged(stack, text))
 
 
 @dataclass(frozen=True)
@@ -230,7 +219,8 @@ def diff(before: program.Render, after: program.Render) -> list[Change]:
     left = {(m["kind"], m["metadata"]["name"]): m for m in before.manifests()}
     right = {(m["kind"], m["metadata"]["name"]): m for m in after.manifests()}
     changes: list[Change] = []
-    # Jobs and auto-named objects change names when they change: pair them by logical name.
+    # A changed Job or auto-named ConfigMap/Secret is a new name: it shows as created (the new
+    # one) and deleted (the one it replaces).
     for key in sorted(left.keys() | right.keys()):
         old, new = left.get(key), right.get(key)
         if old == new:
