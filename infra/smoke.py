@@ -22,7 +22,7 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import cutover, naming
+from infra import cutover, hardening, naming
 from infra.settings import AppSettings, Color
 
 _core = k8s.core.v1
@@ -88,12 +88,7 @@ def job(
                 spec=_core.PodSpecArgs(
                     restart_policy="Never",
                     automount_service_account_token=False,
-                    security_context=_core.PodSecurityContextArgs(
-                        run_as_non_root=True,
-                        run_as_user=RUN_AS_USER,
-                        run_as_group=RUN_AS_USER,
-                        seccomp_profile=_core.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    security_context=hardening.pod_security(RUN_AS_USER),
                     containers=[
                         _core.ContainerArgs(
                             name="smoke",
@@ -103,13 +98,7 @@ def job(
                                 requests={"cpu": "10m", "memory": "32Mi"},
                                 limits={"cpu": "100m", "memory": "64Mi"},
                             ),
-                            security_context=_core.SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                privileged=False,
-                                read_only_root_filesystem=True,
-                                run_as_non_root=True,
-                                capabilities=_core.CapabilitiesArgs(drop=["ALL"]),
-                            ),
+                            security_context=hardening.container_security(),
                         )
                     ],
                 ),

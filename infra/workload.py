@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import cutover, naming, smoke
+from infra import cutover, hardening, naming, smoke
 from infra.delay import ScaleDownDelay, ScaleDownDelayArgs
 from infra.service import SKIP_AWAIT, AppService, AppServiceArgs
 from infra.settings import AppSettings, Color, ColorSettings
@@ -309,13 +309,7 @@ def _pod_spec(
             requests={"cpu": app.resources.cpu_request, "memory": app.resources.memory_request},
             limits={"cpu": app.resources.cpu_limit, "memory": app.resources.memory_limit},
         ),
-        security_context=_core.SecurityContextArgs(
-            allow_privilege_escalation=False,
-            privileged=False,
-            read_only_root_filesystem=True,
-            run_as_non_root=True,
-            capabilities=_core.CapabilitiesArgs(drop=["ALL"]),
-        ),
+        security_context=hardening.container_security(),
         volume_mounts=[_core.VolumeMountArgs(name="tmp", mount_path=_TMP_MOUNT)],
     )
     labels = cutover.selector(app, spec.color)
@@ -336,12 +330,7 @@ def _pod_spec(
         ],
         automount_service_account_token=False,
         termination_grace_period_seconds=app.termination_grace_seconds,
-        security_context=_core.PodSecurityContextArgs(
-            run_as_non_root=True,
-            run_as_user=app.run_as_user,
-            run_as_group=app.run_as_user,
-            seccomp_profile=_core.SeccompProfileArgs(type="RuntimeDefault"),
-        ),
+        security_context=hardening.pod_security(app.run_as_user),
         volumes=[
             _core.VolumeArgs(
                 name="tmp", empty_dir=_core.EmptyDirVolumeSourceArgs(size_limit="16Mi")
