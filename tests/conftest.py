@@ -1,12 +1,16 @@
-"""Shared fixtures: the real program under the offline harness (infra/offline), the one harness."""
+"""Shared fixtures: the real program under the offline harness (infra/offline), the one harness,
+and real HTTP servers on loopback for the clients that check a deployed color."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from infra.offline import program, stackfile
+from tests.helpers import Answer
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +31,36 @@ def render_stack() -> Callable[..., program.Render]:
         return cache[key]
 
     return run
+
+
+@pytest.fixture
+def http_stub() -> Iterator[Callable[[Answer], str]]:
+    """Starts HTTP servers on 127.0.0.1 whose answers the test chooses; yields a starter that
+    returns each server's URL. All are shut down after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(answer: Answer) -> str:
+        count = {"n": 0}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                count["n"] += 1
+                status, body = answer(self.path, count["n"])
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()

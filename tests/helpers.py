@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from infra.offline.mocks import Registered, unwrap
@@ -14,6 +15,9 @@ SECRET = "kubernetes:core/v1:Secret"
 CLUSTER = "gcp:container/cluster:Cluster"
 NODE_POOL = "gcp:container/nodePool:NodePool"
 IMAGE = "docker:index/image:Image"
+
+#: A stub server's answer (tests/conftest.py http_stub) to (path, nth request): status, body.
+Answer = Callable[[str, int], tuple[int, str]]
 
 
 def one(render: Render, typ: str, name: str) -> Registered:

@@ -9,54 +9,20 @@ import io
 import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import redirect_stdout
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import Answer
 
 SMOKE = Path(__file__).resolve().parents[2] / "apps" / "smoke" / "smoke.py"
 _spec = importlib.util.spec_from_file_location("smoke_client", SMOKE)
 assert _spec and _spec.loader
 smoke: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(smoke)
-
-Answer = Callable[[str, int], tuple[int, str]]
-
-
-@pytest.fixture
-def server() -> Iterator[Callable[[Answer], str]]:
-    """Starts a server whose answer to (path, nth request) the test chooses; yields its URL."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(answer: Answer) -> str:
-        count = {"n": 0}
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                count["n"] += 1
-                status, body = answer(self.path, count["n"])
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def run(env: dict[str, str]) -> tuple[int, str]:
@@ -66,15 +32,17 @@ def run(env: dict[str, str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_a_good_color_passes(server: Callable[[Answer], str]) -> None:
-    url = server(lambda path, _: (200, "<h1>green</h1>" if path == "/" else "ok"))
+def test_a_good_color_passes(http_stub: Callable[[Answer], str]) -> None:
+    url = http_stub(lambda path, _: (200, "<h1>green</h1>" if path == "/" else "ok"))
     code, out = run({"SMOKE_URL": url, "SMOKE_TEXT": "green"})
     assert code == 0, out
     assert out.startswith(f"smoke ok: {url}/ answered 200 (try 1)")
 
 
-def test_ready_but_answering_500_fails_after_every_attempt(server: Callable[[Answer], str]) -> None:
-    url = server(lambda path, _: (200, "ok") if path == "/readyz" else (500, "boom"))
+def test_ready_but_answering_500_fails_after_every_attempt(
+    http_stub: Callable[[Answer], str],
+) -> None:
+    url = http_stub(lambda path, _: (200, "ok") if path == "/readyz" else (500, "boom"))
     code, out = run({"SMOKE_URL": url, "SMOKE_ATTEMPTS": "3"})
     assert code == 1
     lines = out.splitlines()
@@ -91,14 +59,14 @@ def test_ready_but_answering_500_fails_after_every_attempt(server: Callable[[Ans
     ],
 )
 def test_what_fails_says_why(
-    server: Callable[[Answer], str], answer: Answer, env: dict[str, str], problem: str
+    http_stub: Callable[[Answer], str], answer: Answer, env: dict[str, str], problem: str
 ) -> None:
-    code, out = run({"SMOKE_URL": server(answer), "SMOKE_ATTEMPTS": "1", **env})
+    code, out = run({"SMOKE_URL": http_stub(answer), "SMOKE_ATTEMPTS": "1", **env})
     assert code == 1 and problem in out, out
 
 
-def test_a_slow_start_gets_its_attempts(server: Callable[[Answer], str]) -> None:
-    url = server(lambda path, n: (503, "starting") if n <= 2 else (200, "ok"))
+def test_a_slow_start_gets_its_attempts(http_stub: Callable[[Answer], str]) -> None:
+    url = http_stub(lambda path, n: (503, "starting") if n <= 2 else (200, "ok"))
     code, out = run({"SMOKE_URL": url, "SMOKE_ATTEMPTS": "5"})
     assert code == 0 and "(try 3)" in out, out
 
@@ -128,8 +96,8 @@ def test_unusable_settings_are_one_line_and_exit_2(env: dict[str, str], words: s
     assert code == 2 and out.count("\n") == 1 and words in out, out
 
 
-def test_it_runs_as_a_program(server: Callable[[Answer], str]) -> None:
-    url = server(lambda path, _: (200, "ok"))
+def test_it_runs_as_a_program(http_stub: Callable[[Answer], str]) -> None:
+    url = http_stub(lambda path, _: (200, "ok"))
     result = subprocess.run(
         [sys.executable, str(SMOKE)],
         env={"SMOKE_URL": url, "SMOKE_INTERVAL": "0"},

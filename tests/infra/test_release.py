@@ -9,9 +9,7 @@ import json
 import os
 import shutil
 import stat
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from infra import release
 from infra.offline import mocks
 from infra.paths import ROOT
 from infra.release import Change, ReleaseError
+from tests.helpers import Answer
 
 SECURE = {"id": {"secure": "v1:AAAAid"}, "key": {"secure": "v1:AAAAkey"}}
 
@@ -206,41 +205,15 @@ def test_check_refuses_a_deployed_app_that_nothing_protects(project: Path) -> No
     assert release.check("imageview", {}) == [], "not deployed: nothing to protect yet"
 
 
-@pytest.fixture
-def live_site() -> Iterator[Callable[[int], str]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(status: int) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
-
-    yield start
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 @pytest.mark.parametrize(("status", "rolled_back"), [(200, False), (500, True)])
 def test_promote_apply_checks_the_live_url_and_rolls_back(
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
-    live_site: Callable[[int], str],
+    http_stub: Callable[[Answer], str],
     status: int,
     rolled_back: bool,
 ) -> None:
-    url = live_site(status)
+    url = http_stub(lambda _path, _n: (status, "ok"))
     applied: list[str] = []
 
     def fake_up(stack: str, message: str) -> None:
