@@ -4,7 +4,8 @@ and the newest schemas shipped."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,16 @@ from infra.offline.stackfile import stack_names
 
 Renderer = Callable[..., Render]
 K8S_VERSIONS = ["1.32.0", kubernetes_validate.utils.latest_version() + ".0"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def schemas_read_once() -> Iterator[None]:
+    """kubernetes_validate.validate parses its schema files (the definitions alone are megabytes)
+    on every call; the files do not change, so read each once. Validation itself is untouched."""
+    with pytest.MonkeyPatch.context() as patch:
+        read = functools.cache(kubernetes_validate.utils.schema_contents)
+        patch.setattr(kubernetes_validate.utils, "schema_contents", read)
+        yield
 
 
 def validate(objects: list[dict[str, Any]], where: str) -> None:

@@ -12,7 +12,17 @@ from infra.config import parse
 from infra.settings import ConfigError, Settings, printable
 
 SECRETS = {"imageview": {"id": "asa", "key": "s3cret-key"}}
-DELETE = object()
+
+
+class _Delete:
+    """A case's value meaning "remove the key"; a stable repr keeps test ids the same in every
+    process (pytest-xdist workers must collect the same ids)."""
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+DELETE = _Delete()
 
 
 def base() -> dict[str, Any]:
