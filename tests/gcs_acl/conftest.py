@@ -204,14 +204,17 @@ class FaultProxy:
     ``rule(method, path, n)`` (n = 1-based count of requests so far) returns a status to answer
     instead of forwarding (e.g. 503, 429, 403) or None to forward. ``hold(method, path)``, when
     true, keeps the request waiting until :meth:`release` (a backend that does not answer yet:
-    tests interrupt a run at that moment). Counts requests, injected faults, held requests and
-    the highest number of requests in flight at once.
+    tests interrupt a run at that moment). ``latency_s`` delays every forwarded request. Counts
+    requests, injected faults, held requests and the highest number of requests in flight.
     """
 
-    def __init__(self, upstream_port: int, rule: Rule, hold: Hold | None = None) -> None:
+    def __init__(
+        self, upstream_port: int, rule: Rule, hold: Hold | None = None, latency_s: float = 0.0
+    ) -> None:
         self.upstream_port = upstream_port
         self.rule = rule
         self.hold = hold
+        self.latency_s = latency_s
         self.released = threading.Event()
         self.lock = threading.Lock()
         self.requests = 0
@@ -257,6 +260,7 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                time.sleep(proxy.latency_s)  # a round trip, as to a real backend
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -304,12 +308,12 @@ class FaultProxy:
 def fault_proxy(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., FaultProxy]]:
-    """Factory: ``fault_proxy(rule, hold=None)`` starts a FaultProxy in front of the session's
-    emulator and points STORAGE_EMULATOR_HOST at it."""
+    """Factory: ``fault_proxy(rule, hold=None, latency_s=0)`` starts a FaultProxy in front of
+    the session's emulator and points STORAGE_EMULATOR_HOST at it."""
     made: list[FaultProxy] = []
 
-    def make(rule: Rule, hold: Hold | None = None) -> FaultProxy:
-        p = FaultProxy(emulator.port, rule, hold)
+    def make(rule: Rule, hold: Hold | None = None, latency_s: float = 0.0) -> FaultProxy:
+        p = FaultProxy(emulator.port, rule, hold, latency_s)
         made.append(p)
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", p.url)
         return p

@@ -328,8 +328,9 @@ def test_adaptive_limit_slow_start_then_halves_once_per_round_and_climbs_back_sl
 def test_a_backend_that_refuses_above_its_capacity_makes_the_run_slower_not_incomplete(
     bucket, objects, fault_proxy
 ):
-    """503 for every request beyond 3 in flight, and a short retry deadline: a fixed pool of 16
-    retries into the same wall until it gives up; the adaptive limit settles below it."""
+    """503 for every request beyond 3 in flight (10 ms per request otherwise): the adaptive
+    limit settles around the capacity, so few requests are refused (measured: about 50 for
+    300 objects; a fixed pool of 16 workers had 104-151 refused), and every object is done."""
     names = [f"o{i:03d}" for i in range(300)]
     objects.seed(bucket, names)
     capacity = 3
@@ -340,11 +341,13 @@ def test_a_backend_that_refuses_above_its_capacity_makes_the_run_slower_not_inco
         assert proxy is not None
         return 503 if proxy.active > capacity else None
 
-    proxy = fault_proxy(over_capacity)
+    proxy = fault_proxy(over_capacity, latency_s=0.01)
     settings = engine.RunSettings(retry_deadline_s=3, retry_initial_s=0.05, retry_max_s=0.5)
     summary = engine.apply("grant", spec(bucket), settings)
-    assert summary.complete and (summary.changed, summary.failed, summary.undone) == (300, 0, 0)
+    assert summary.complete and (summary.changed, summary.failed) == (300, 0)
+    assert summary.undone == 0
     assert summary.pushbacks > 0 and 1 <= summary.lowest_in_flight <= capacity
+    assert len(proxy.injected) < len(names) / 4, f"{len(proxy.injected)} requests refused"
     assert "backend pushed back" in summary.line()
     assert objects.public(bucket) == set(names)
 
