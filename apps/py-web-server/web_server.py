@@ -6,9 +6,9 @@ tests), ``/healthz`` and ``/readyz`` probes, one access-log line per request on 
 that stops accepting, lets in-flight requests finish and exits within 2 s (also as PID 1).
 
 Slow or odd clients (the same limits as the Node apps, apps/lib/node/lifecycle.js): a request
-head must arrive complete within 10 s (else 408, or a silent close of an idle keep-alive
-connection), a body within 10 s more; a head over 16 KiB is answered 431; at most 512
-connections are open at once (more are answered 503 and closed).
+head must arrive complete within 10 s and its body within 10 s more (else 408; an idle keep-alive
+connection is just closed); a head over 16 KiB is answered 431; at most 512 connections are open
+at once (more are answered 503 and closed).
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ class HeadGuard:
         self.heads += 1
         if self.timer is not None:
             self.timer.cancel()
-            self.timer = None
+        # The body (if any) must follow within BODY_TIMEOUT_S; the next head wait, or the
+        # answer being written, means it did.
+        self.timer = asyncio.get_running_loop().call_later(BODY_TIMEOUT_S, self.body_timed_out)
 
     def timed_out(self) -> None:
         self.timer = None
@@ -160,6 +162,12 @@ class HeadGuard:
         # keep-alive connection is just closed.
         started = self.has_partial_head() or self.heads == 0
         self.server.reject(self, 408 if started else None, "head timeout")
+
+    def body_timed_out(self) -> None:
+        self.timer = None
+        if self.stream.closed() or self.waiting_for_head or self.stream.writing():
+            return
+        self.server.reject(self, 408, "body timeout")
 
     def close(self, exc_info: Any = False) -> None:
         """Every close of the stream, Tornado's own included, comes through here."""
@@ -358,8 +366,8 @@ async def main() -> None:
         access_log=log,
         max_header_size=MAX_HEADER_BYTES,
         max_body_size=64 * 1024,
-        body_timeout=BODY_TIMEOUT_S,
-        # Tornado's own head timeout (it is the idle timeout too) stays behind HeadGuard's.
+        # Tornado's own timeouts (which close without an answer) stay behind HeadGuard's.
+        body_timeout=2 * BODY_TIMEOUT_S,
         idle_connection_timeout=2 * HEADER_TIMEOUT_S,
     )
     app.settings["server"] = server

@@ -91,7 +91,11 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
   function respond(req, res) {
     if (req.socket[REFUSED]) return;
     const started = performance.now();
-    if (draining) res.setHeader('Connection', 'close');
+    // Every answer is made without reading a request body: when one comes, close after the
+    // answer rather than keep reading it (a body trickled byte by byte would hold the
+    // connection; Node's requestTimeout stops counting once the answer is sent).
+    const body = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'];
+    if (draining || body) res.setHeader('Connection', 'close');
     let answer;
     try {
       answer = route(req);
