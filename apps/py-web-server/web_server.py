@@ -29,6 +29,7 @@ from http import HTTPStatus
 from typing import Any
 
 from tornado.httpserver import HTTPServer
+from tornado.ioloop import PeriodicCallback
 from tornado.iostream import IOStream, UnsatisfiableReadError
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
@@ -106,26 +107,35 @@ class AccessLog:
 
 
 class HeadGuard:
-    """Watches one connection for the server: whether it is waiting for a request head (and
-    has part of one), the head timeout, and a 431 for a head Tornado finds too large.
+    """Watches one connection for the server: whether it waits for a request head (and has part
+    of one), the deadline of the head or body it waits for, and a 431 for a head Tornado finds
+    too large.
 
     Tornado reads every request head with one ``read_until_regex`` call and, when the head
     exceeds ``max_header_size``, closes the stream with ``UnsatisfiableReadError`` without an
     answer. Both methods are wrapped on this stream only (they are public and Tornado calls them
     through the instance), so the answer can be written on a duplicate of the socket before
-    Tornado closes its own.
+    Tornado closes its own. Per request this costs a clock read and two stores: deadlines are
+    checked by :meth:`DrainingServer.sweep` once a second, not by a timer per request.
     """
 
     def __init__(self, stream: IOStream, server: DrainingServer) -> None:
         self.stream = stream
         self.server = server
-        self.waiting_for_head = False
-        self.heads = 0
-        self.timer: asyncio.TimerHandle | None = None
+        self.head: Any = None
+        """The pending head read (a future), ``_READING`` while it starts, None before."""
+        self.served = False
+        """A request was read before (then an idle wait for the next one is a keep-alive)."""
+        self.in_body = False
+        self.deadline = time.monotonic() + HEADER_TIMEOUT_S
         self._read_until_regex = stream.read_until_regex
         self._close = stream.close
         stream.read_until_regex = self.read_until_regex  # type: ignore[method-assign]
         stream.close = self.close  # type: ignore[method-assign]
+
+    @property
+    def waiting_for_head(self) -> bool:
+        return self.head is _READING or (self.head is not None and not self.head.done())
 
     def has_partial_head(self) -> bool:
         # Bytes of a head not yet complete sit in the read buffer (no public accessor; tornado
@@ -139,35 +149,29 @@ class HeadGuard:
         return not self.waiting_for_head or self.has_partial_head()
 
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
-        self.waiting_for_head = True
-        self.timer = asyncio.get_running_loop().call_later(HEADER_TIMEOUT_S, self.timed_out)
-        future = self._read_until_regex(regex, max_bytes)
-        future.add_done_callback(self.head_read)
+        self.served = self.head is not None
+        self.head = _READING  # a head too large may close the stream before this returns
+        self.in_body = False
+        self.deadline = time.monotonic() + HEADER_TIMEOUT_S
+        self.head = future = self._read_until_regex(regex, max_bytes)
         return future
 
-    def head_read(self, _future: Awaitable[bytes]) -> None:
-        self.waiting_for_head = False
-        self.heads += 1
-        if self.timer is not None:
-            self.timer.cancel()
-        # The body (if any) must follow within BODY_TIMEOUT_S; the next head wait, or the
-        # answer being written, means it did.
-        self.timer = asyncio.get_running_loop().call_later(BODY_TIMEOUT_S, self.body_timed_out)
-
-    def timed_out(self) -> None:
-        self.timer = None
-        if self.stream.closed() or not self.waiting_for_head:
+    def check(self, now: float) -> None:
+        """Called once a second: end a connection whose head or body is overdue."""
+        if self.stream.closed() or self.stream.writing():
             return
-        # Like Node: a client that started a request (or never sent one) is told 408; an idle
-        # keep-alive connection is just closed.
-        started = self.has_partial_head() or self.heads == 0
-        self.server.reject(self, 408 if started else None, "head timeout")
-
-    def body_timed_out(self) -> None:
-        self.timer = None
-        if self.stream.closed() or self.waiting_for_head or self.stream.writing():
-            return
-        self.server.reject(self, 408, "body timeout")
+        if self.waiting_for_head:
+            if now > self.deadline:
+                # Like Node: a client that started a request (or never sent one) is told 408;
+                # an idle keep-alive connection is just closed.
+                started = self.has_partial_head() or not self.served
+                self.server.reject(self, 408 if started else None, "head timeout")
+        elif self.head is not None and not self.in_body:
+            # The head is in: the body (if any) must follow within BODY_TIMEOUT_S.
+            self.in_body = True
+            self.deadline = now + BODY_TIMEOUT_S
+        elif self.in_body and now > self.deadline:
+            self.server.reject(self, 408, "body timeout")
 
     def close(self, exc_info: Any = False) -> None:
         """Every close of the stream, Tornado's own included, comes through here."""
@@ -177,11 +181,11 @@ class HeadGuard:
         self.close_now(exc_info)
 
     def close_now(self, exc_info: Any = False) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         self.server.guards.pop(self.stream, None)
         self._close(exc_info)
+
+
+_READING = object()
 
 
 class DrainingServer(HTTPServer):
@@ -222,6 +226,12 @@ class DrainingServer(HTTPServer):
         task = asyncio.get_running_loop().create_task(linger(sock, raw_answer(status)))
         self.lingering.add(task)
         task.add_done_callback(self.lingering.discard)
+
+    def sweep(self) -> None:
+        """End connections whose request head or body is overdue (see HeadGuard.check)."""
+        now = time.monotonic()
+        for guard in list(self.guards.values()):
+            guard.check(now)
 
     def close_idle(self) -> int:
         """Closes connections with no request in progress; returns how many are still busy."""
@@ -384,9 +394,12 @@ async def main() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signal.Signals(signum).name)
+    sweeper = PeriodicCallback(server.sweep, 1000)
+    sweeper.start()
     log.line(f"py-web-server listening on port {sockets[0].getsockname()[1]}")
 
     await stop.wait()
+    sweeper.stop()
     server.draining = True
     log.line(f"py-web-server: {received[0]} received, draining")
     server.stop()  # no new connections
