@@ -345,9 +345,9 @@ def test_a_backend_that_refuses_above_its_capacity_makes_the_run_slower_not_inco
     settings = engine.RunSettings(retry_deadline_s=3, retry_initial_s=0.05, retry_max_s=0.5)
     summary = engine.apply("grant", spec(bucket), settings)
     assert summary.complete and (summary.changed, summary.failed) == (300, 0)
+    assert len(proxy.injected) < len(names) / 4, f"{len(proxy.injected)} requests refused"
     assert summary.undone == 0
     assert summary.pushbacks > 0 and 1 <= summary.lowest_in_flight <= capacity
-    assert len(proxy.injected) < len(names) / 4, f"{len(proxy.injected)} requests refused"
     assert "backend pushed back" in summary.line()
     assert objects.public(bucket) == set(names)
 

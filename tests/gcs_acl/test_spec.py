@@ -86,7 +86,7 @@ def test_iam_member_mapping():
 def test_public_defaults_pinned():
     s = spec_mod.RunSettings()
     assert (s.workers, s.page_size, s.retry_deadline_s) == (16, 1000, 60.0)
-    assert (s.connect_timeout_s, s.read_timeout_s, s.progress_interval_s) == (5.0, 60.0, 2.0)
+    assert (s.connect_timeout_s, s.read_timeout_s, s.progress_interval_s) == (2.5, 60.0, 2.0)
     assert spec_mod.AclSpec(bucket="b-1") == spec("b-1", "", "allUsers", "READER")
 
 
