@@ -32,6 +32,8 @@ const REQUEST_TIMEOUT_MS = 20000;
 const TIMEOUT_CHECK_MS = 1000;
 /** Connections open at once; more are answered 503 and closed. */
 const MAX_CONNECTIONS = 512;
+/** After answering on a raw socket, what the client still sends is dropped for this long. */
+const LINGER_MS = 1000;
 const ALLOWED_METHODS = 'GET, HEAD';
 /** PORT: decimal digits, no sign, spaces, point, exponent or leading zero (py-web-server too). */
 const PORT_RE = /^(0|[1-9][0-9]{0,4})$/;
@@ -136,15 +138,15 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADER_TIMEOUT'
           ? 408
           : 400;
-    socket.end(rawAnswer(status));
     log.line(`${socket.remoteAddress || '-'} "-" ${status} 0.0ms ${err.code}`);
+    answerAndClose(socket, rawAnswer(status));
   });
 
   // CONNECT (a proxy tunnel request) never reaches 'request'; without a listener Node closes
   // the connection unanswered.
   server.on('connect', (req, socket) => {
     const started = performance.now();
-    socket.end(rawAnswer(405, `Allow: ${ALLOWED_METHODS}\r\n`));
+    answerAndClose(socket, rawAnswer(405, `Allow: ${ALLOWED_METHODS}\r\n`));
     log.line(accessLine(req, 405, performance.now() - started));
   });
 
@@ -197,6 +199,18 @@ function serve({ name, defaultPort, handle, accessLine, onListen }) {
     log.line(`${name} listening on port ${server.address().port}`);
   });
   return server;
+}
+
+/**
+ * Answers on a raw socket and closes it: what the client still sends is read and dropped for up
+ * to LINGER_MS (closing with unread data would reset the connection before the client has read
+ * the answer), then the socket is destroyed even if the client never closes its side, so such a
+ * connection never stays half-open and counted.
+ */
+function answerAndClose(socket, data) {
+  socket.end(data);
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 /** A complete plain-text answer that closes the connection, for requests no handler sees. */
