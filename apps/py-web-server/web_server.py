@@ -4,35 +4,76 @@ Production shape of the lab's ``web-server.py``: PORT overrides the port (0 pick
 tests), ``/healthz`` and ``/readyz`` probes, one access-log line per request on stdout, plain-text
 4xx for unknown paths, other methods and oversized request heads, and a SIGTERM/SIGINT drain
 that stops accepting, lets in-flight requests finish and exits within 2 s (also as PID 1).
+
+Slow or odd clients (the same limits as the Node apps, apps/lib/node/lifecycle.js): a request
+head must arrive complete within 10 s and its body within 10 s more (else 408; an idle keep-alive
+connection is just closed); a head over 16 KiB is answered 431; at most 512 connections are open
+at once (more are answered 503 and closed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
 import time
+from collections.abc import Awaitable
 from http import HTTPStatus
 from typing import Any
 
 from tornado.httpserver import HTTPServer
-from tornado.iostream import IOStream
+from tornado.ioloop import PeriodicCallback
+from tornado.iostream import IOStream, UnsatisfiableReadError
 from tornado.netutil import bind_sockets
 from tornado.web import Application, HTTPError, RequestHandler
 
 DEFAULT_PORT = 8888
-#: Requests whose head (request line + headers) is larger are answered 431.
+#: A request head (request line + headers) larger than this is answered 431 (Node's default).
 MAX_HEADER_BYTES = 16 * 1024
-#: Tornado's own hard limit: past it the connection is closed unanswered, so keep it well above
-#: MAX_HEADER_BYTES that the application answers with a 431.
-HARD_HEADER_BYTES = 256 * 1024
+#: A connection must deliver a complete request head this long after it opened or after its
+#: previous answer; the body has as long again (Node: headersTimeout, requestTimeout).
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 10.0
+#: Connections open at once; more are answered 503 and closed (slow clients cannot pile up).
+MAX_CONNECTIONS = 512
+#: After answering a request it will not read (431, 408), the rest the client sends is read and
+#: dropped for up to this long, so closing does not reset the connection before the client has
+#: read the answer.
+LINGER_S = 1.0
+LINGER_BYTES = 1024 * 1024
 #: Longest time from SIGTERM to exit; Kubernetes and ``docker stop`` are told 2 s is enough.
 DRAIN_DEADLINE_S = 1.5
 DRAIN_POLL_S = 0.025
 HOSTNAME = socket.gethostname()
+#: PORT: decimal digits, no sign, spaces, point, exponent or leading zero (the Node apps' rule).
+PORT_RE = re.compile(r"0|[1-9][0-9]{0,4}")
+LISTEN_ERRORS = {
+    "EADDRINUSE": "another process is using it",
+    "EACCES": "not allowed for this user (ports below 1024 need privileges)",
+}
+
+
+def raw_answer(status: int, extra: str = "") -> bytes:
+    """A complete plain-text answer that closes the connection, for requests no handler sees."""
+    reason = HTTPStatus(status).phrase
+    body = f"{reason}\n"
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+        f"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{extra}\r\n{body}"
+    ).encode()
+
+
+TOO_LARGE = raw_answer(431)
+TIMED_OUT = raw_answer(408)
+BUSY = raw_answer(503, "Retry-After: 1\r\n")
 
 
 class AccessLog:
@@ -65,36 +106,169 @@ class AccessLog:
         )
 
 
+class HeadGuard:
+    """Watches one connection for the server: whether it waits for a request head (and has part
+    of one), the deadline of the head or body it waits for, and a 431 for a head Tornado finds
+    too large.
+
+    Tornado reads every request head with one ``read_until_regex`` call and, when the head
+    exceeds ``max_header_size``, closes the stream with ``UnsatisfiableReadError`` without an
+    answer. Both methods are wrapped on this stream only (they are public and Tornado calls them
+    through the instance), so the answer can be written on a duplicate of the socket before
+    Tornado closes its own. Per request this costs a clock read and two stores: deadlines are
+    checked by :meth:`DrainingServer.sweep` once a second, not by a timer per request.
+    """
+
+    def __init__(self, stream: IOStream, server: DrainingServer) -> None:
+        self.stream = stream
+        self.server = server
+        self.head: Any = None
+        """The pending head read (a future), ``_READING`` while it starts, None before."""
+        self.served = False
+        """A request was read before (then an idle wait for the next one is a keep-alive)."""
+        self.in_body = False
+        self.deadline = time.monotonic() + HEADER_TIMEOUT_S
+        self._read_until_regex = stream.read_until_regex
+        self._close = stream.close
+        stream.read_until_regex = self.read_until_regex  # type: ignore[method-assign]
+        stream.close = self.close  # type: ignore[method-assign]
+
+    @property
+    def waiting_for_head(self) -> bool:
+        return self.head is _READING or (self.head is not None and not self.head.done())
+
+    def has_partial_head(self) -> bool:
+        # Bytes of a head not yet complete sit in the read buffer (no public accessor; tornado
+        # is pinned in requirements.txt).
+        return bool(int(getattr(self.stream, "_read_buffer_size", 0)))
+
+    def busy(self) -> bool:
+        """A request is on its way or being answered (a drain waits for it)."""
+        if self.stream.writing():
+            return True
+        return not self.waiting_for_head or self.has_partial_head()
+
+    def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
+        self.served = self.head is not None
+        self.head = _READING  # a head too large may close the stream before this returns
+        self.in_body = False
+        self.deadline = time.monotonic() + HEADER_TIMEOUT_S
+        self.head = future = self._read_until_regex(regex, max_bytes)
+        return future
+
+    def check(self, now: float) -> None:
+        """Called once a second: end a connection whose head or body is overdue."""
+        if self.stream.closed() or self.stream.writing():
+            return
+        if self.waiting_for_head:
+            if now > self.deadline:
+                # Like Node: a client that started a request (or never sent one) is told 408;
+                # an idle keep-alive connection is just closed.
+                started = self.has_partial_head() or not self.served
+                self.server.reject(self, 408 if started else None, "head timeout")
+        elif self.head is not None and not self.in_body:
+            # The head is in: the body (if any) must follow within BODY_TIMEOUT_S.
+            self.in_body = True
+            self.deadline = now + BODY_TIMEOUT_S
+        elif self.in_body and now > self.deadline:
+            self.server.reject(self, 408, "body timeout")
+
+    def close(self, exc_info: Any = False) -> None:
+        """Every close of the stream, Tornado's own included, comes through here."""
+        if isinstance(exc_info, UnsatisfiableReadError) and self.waiting_for_head:
+            self.server.reject(self, 431, "head too large", exc_info)
+            return
+        self.close_now(exc_info)
+
+    def close_now(self, exc_info: Any = False) -> None:
+        self.server.guards.pop(self.stream, None)
+        self._close(exc_info)
+
+
+_READING = object()
+
+
 class DrainingServer(HTTPServer):
-    """An HTTPServer that remembers its connections so a drain can close the idle ones."""
+    """An HTTPServer that tracks its connections: it bounds them, answers what Tornado would
+    drop unanswered, and lets a drain close the idle ones."""
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
+        self.log: AccessLog = kwargs.pop("access_log")
         super().initialize(*args, **kwargs)
-        self.streams: set[IOStream] = set()
+        self.guards: dict[IOStream, HeadGuard] = {}
+        self.lingering: set[asyncio.Task[None]] = set()
         self.draining = False
 
     def handle_stream(self, stream: IOStream, address: tuple[str, int]) -> None:
-        self.streams.add(stream)
+        if len(self.guards) + len(self.lingering) >= MAX_CONNECTIONS:
+            # Not read, so a reset may follow the answer; the client sees 503 or a reset.
+            self.log.line(f'{address[0]} "-" 503 0.0ms too many connections')
+            with contextlib.suppress(OSError):
+                stream.socket.send(BUSY)
+            stream.close()
+            return
+        self.guards[stream] = HeadGuard(stream, self)  # removed when the stream closes
         super().handle_stream(stream, address)
+
+    def reject(self, guard: HeadGuard, status: int | None, why: str, exc_info: Any = False) -> None:
+        """Answer ``status`` (None: nothing) on a connection Tornado will not answer, then close
+        it; the client's remaining bytes are read and dropped for a moment first."""
+        stream = guard.stream
+        sock = stream.socket.dup() if status is not None and stream.socket is not None else None
+        guard.close_now(exc_info)
+        if sock is None or status is None:
+            return
+        try:
+            remote = sock.getpeername()[0]
+        except OSError:
+            remote = "-"
+        self.log.line(f'{remote} "-" {status} 0.0ms {why}')
+        task = asyncio.get_running_loop().create_task(linger(sock, raw_answer(status)))
+        self.lingering.add(task)
+        task.add_done_callback(self.lingering.discard)
+
+    def sweep(self) -> None:
+        """End connections whose request head or body is overdue (see HeadGuard.check)."""
+        now = time.monotonic()
+        for guard in list(self.guards.values()):
+            guard.check(now)
 
     def close_idle(self) -> int:
         """Closes connections with no request in progress; returns how many are still busy."""
         busy = 0
-        for stream in list(self.streams):
+        for stream, guard in list(self.guards.items()):
             if stream.closed():
-                self.streams.discard(stream)
-            # Bytes of a request not yet complete sit in the read buffer (there is no public
-            # accessor; tornado is pinned), a response not yet sent in the write buffer.
-            elif stream.writing() or int(getattr(stream, "_read_buffer_size", 0)):
+                self.guards.pop(stream, None)
+            elif guard.busy():
                 busy += 1
             else:
-                stream.close()
-                self.streams.discard(stream)
+                guard.close_now()
         return busy
 
 
+async def linger(sock: socket.socket, answer: bytes) -> None:
+    """Send ``answer``, half-close, and read what the client still sends (dropped) until it
+    closes, LINGER_BYTES arrive or LINGER_S pass; then close."""
+    loop = asyncio.get_running_loop()
+    sock.setblocking(False)
+    try:
+        await loop.sock_sendall(sock, answer)
+        sock.shutdown(socket.SHUT_WR)
+        deadline = loop.time() + LINGER_S
+        dropped = 0
+        while dropped < LINGER_BYTES and loop.time() < deadline:
+            data = await asyncio.wait_for(loop.sock_recv(sock, 65536), deadline - loop.time())
+            if not data:
+                break
+            dropped += len(data)
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        sock.close()
+
+
 class PlainHandler(RequestHandler):
-    """Base handler: GET/HEAD only, plain-text answers and errors, header size limit."""
+    """Base handler: GET/HEAD only, plain-text answers and errors."""
 
     SUPPORTED_METHODS = ("GET", "HEAD")
 
@@ -103,15 +277,9 @@ class PlainHandler(RequestHandler):
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
-
-    def prepare(self) -> None:
-        server: DrainingServer = self.settings["server"]
-        if server.draining:
+        # Every answer while draining, errors included (a 405 comes before prepare()).
+        if self.settings["server"].draining:
             self.set_header("Connection", "close")
-        head = len(self.request.method or "") + len(self.request.uri or "") + 12
-        head += sum(len(k) + len(v) + 4 for k, v in self.request.headers.get_all())
-        if head > MAX_HEADER_BYTES:
-            raise HTTPError(431)
 
     def compute_etag(self) -> None:
         return None  # answers are tiny and per host: an ETag only costs a hash per request
@@ -153,32 +321,67 @@ class NotFoundHandler(PlainHandler):
         raise HTTPError(404)
 
 
+def fail(message: str, code: int) -> None:
+    """Stop before serving: one line on stderr, the exit code the Node apps use too."""
+    sys.stderr.write(message + "\n")
+    sys.exit(code)
+
+
 def parse_port(raw: str | None) -> int:
-    if raw in (None, ""):
+    """PORT as the Node apps parse it (lifecycle.js, parsePort): unset or empty is the default;
+    else decimal digits without sign, spaces, point, exponent or leading zero, 0-65535."""
+    if raw is None or raw == "":
         return DEFAULT_PORT
-    if raw.isdigit() and int(raw) <= 65535:
+    if PORT_RE.fullmatch(raw) and int(raw) <= 65535:
         return int(raw)
-    raise SystemExit(f"invalid PORT {raw!r}: allowed is an integer 0-65535")
+    fail(
+        f"invalid PORT {json.dumps(raw, ensure_ascii=False)}: allowed is a whole number "
+        "0-65535 in decimal digits (no sign, spaces, decimal point, exponent or leading zeros)",
+        2,
+    )
+    raise AssertionError("unreachable")
+
+
+def listen(port: int) -> list[socket.socket]:
+    """Sockets on all interfaces (IPv4 and IPv6), or one line and exit 1 (port in use, ...)."""
+    try:
+        return bind_sockets(port, address="")
+    except OSError as err:
+        code = errno.errorcode.get(err.errno or 0, "error")
+        why = LISTEN_ERRORS.get(code, err.strerror or "")
+        fail(f"cannot listen on port {port} ({code}): {why}", 1)
+        raise AssertionError("unreachable") from err
 
 
 async def main() -> None:
     port = parse_port(os.environ.get("PORT"))
-    # Requests Tornado's parser rejects (400, oversized head) never reach a handler; its one
-    # "Malformed HTTP message from ..." line per such request stands in for the access-log line.
+    # Requests Tornado's parser rejects (400) never reach a handler; its one "Malformed HTTP
+    # message from ..." line per such request stands in for the access-log line.
     logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(message)s")
     logging.getLogger("tornado.general").setLevel(logging.INFO)
+    # Heads too large are answered (and logged) by the server itself.
+    logging.getLogger("tornado.general").addFilter(
+        lambda record: not record.getMessage().startswith("Unsatisfiable read")
+    )
     log = AccessLog()
     # The HTTPServer needs the Application and the handlers need the server (for its draining
     # flag): create the server first and hand it over through the settings.
-    settings: dict[str, Any] = {"log_function": log.request}
     app = Application(
         [(r"/", HostnameHandler), (r"/healthz", HealthHandler), (r"/readyz", ReadyHandler)],
         default_handler_class=NotFoundHandler,
-        **settings,
+        log_function=log.request,
     )
-    server = DrainingServer(app, max_header_size=HARD_HEADER_BYTES, max_body_size=64 * 1024)
+    server = DrainingServer(
+        app,
+        access_log=log,
+        max_header_size=MAX_HEADER_BYTES,
+        max_body_size=64 * 1024,
+        # Tornado's own timeouts (which close without an answer) stay behind HeadGuard's.
+        body_timeout=2 * BODY_TIMEOUT_S,
+        idle_connection_timeout=2 * HEADER_TIMEOUT_S,
+    )
     app.settings["server"] = server
-    sockets = bind_sockets(port, address="")  # all interfaces, IPv4 and IPv6
+    sockets = listen(port)
     server.add_sockets(sockets)
 
     stop = asyncio.Event()
@@ -191,9 +394,12 @@ async def main() -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signal.Signals(signum).name)
+    sweeper = PeriodicCallback(server.sweep, 1000)
+    sweeper.start()
     log.line(f"py-web-server listening on port {sockets[0].getsockname()[1]}")
 
     await stop.wait()
+    sweeper.stop()
     server.draining = True
     log.line(f"py-web-server: {received[0]} received, draining")
     server.stop()  # no new connections

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -75,6 +76,33 @@ class Emulator:
                 self.kill()
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
+
+
+class StockEmulator(Emulator):
+    """gcp-storage-emulator exactly as shipped (``python -m gcp_storage_emulator -d DIR start``),
+    none of ``emulator_server.py``'s adjustments: on disk, one request at a time, a listen
+    backlog of 5, every write rewrites the whole metadata file (about 20-40 writes/s with a
+    thousand objects), no paging. An overloaded backend, as the overload test needs one."""
+
+    def start(self) -> StockEmulator:
+        assert self.data_dir is not None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "gcp_storage_emulator", "-d", str(self.data_dir), "start"]
+        cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--quiet"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + 30
+        while True:  # it prints nothing when ready: ask until it answers
+            assert self.proc.poll() is None, "the stock emulator exited"
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/storage/v1/b?project=test")
+                conn.getresponse().read()
+                conn.close()
+                return self
+            except OSError:
+                assert time.monotonic() < deadline, "the stock emulator did not start"
+                time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -166,20 +194,32 @@ def objects(gcs: storage.Client) -> Objects:
     return Objects(gcs)
 
 
+Rule = Callable[[str, str, int], int | None]
+Hold = Callable[[str, str], bool]
+
+
 class FaultProxy:
     """HTTP proxy on loopback in front of the emulator.
 
     ``rule(method, path, n)`` (n = 1-based count of requests so far) returns a status to answer
-    instead of forwarding (e.g. 503, 429, 403) or None to forward. Counts requests, injected
-    faults and the highest number of requests in flight at once.
+    instead of forwarding (e.g. 503, 429, 403) or None to forward. ``hold(method, path)``, when
+    true, keeps the request waiting until :meth:`release` (a backend that does not answer yet:
+    tests interrupt a run at that moment). ``latency_s`` delays every forwarded request. Counts
+    requests, injected faults, held requests and the highest number of requests in flight.
     """
 
-    def __init__(self, upstream_port: int, rule: Callable[[str, str, int], int | None]) -> None:
+    def __init__(
+        self, upstream_port: int, rule: Rule, hold: Hold | None = None, latency_s: float = 0.0
+    ) -> None:
         self.upstream_port = upstream_port
         self.rule = rule
+        self.hold = hold
+        self.latency_s = latency_s
+        self.released = threading.Event()
         self.lock = threading.Lock()
         self.requests = 0
         self.injected: list[tuple[str, str, int]] = []
+        self.held = 0
         self.active = 0
         self.max_active = 0
         proxy = self
@@ -203,6 +243,10 @@ class FaultProxy:
             def _serve(self, n: int) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if proxy.hold is not None and proxy.hold(self.command, self.path):
+                    with proxy.lock:
+                        proxy.held += 1
+                    proxy.released.wait(timeout=120)
                 status = proxy.rule(self.command, self.path, n)
                 if status is not None:
                     with proxy.lock:
@@ -216,6 +260,7 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                time.sleep(proxy.latency_s)  # a round trip, as to a real backend
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -242,7 +287,19 @@ class FaultProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def release(self) -> None:
+        """Let every held request (and every later one) through."""
+        self.released.set()
+
+    def wait_held(self, count: int = 1, timeout: float = 30) -> None:
+        """Wait until at least ``count`` requests are being held."""
+        deadline = time.monotonic() + timeout
+        while self.held < count:
+            assert time.monotonic() < deadline, f"only {self.held} requests held"
+            time.sleep(0.02)
+
     def close(self) -> None:
+        self.release()
         self.server.shutdown()
         self.server.server_close()
 
@@ -250,12 +307,13 @@ class FaultProxy:
 @pytest.fixture
 def fault_proxy(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[Callable[[str, str, int], int | None]], FaultProxy]]:
-    """Factory: start a FaultProxy with a rule and point STORAGE_EMULATOR_HOST at it."""
+) -> Iterator[Callable[..., FaultProxy]]:
+    """Factory: ``fault_proxy(rule, hold=None, latency_s=0)`` starts a FaultProxy in front of
+    the session's emulator and points STORAGE_EMULATOR_HOST at it."""
     made: list[FaultProxy] = []
 
-    def make(rule: Callable[[str, str, int], int | None]) -> FaultProxy:
-        p = FaultProxy(emulator.port, rule)
+    def make(rule: Rule, hold: Hold | None = None, latency_s: float = 0.0) -> FaultProxy:
+        p = FaultProxy(emulator.port, rule, hold, latency_s)
         made.append(p)
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", p.url)
         return p

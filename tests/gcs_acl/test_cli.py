@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -108,7 +112,14 @@ def test_revoke(bucket, objects):
         (("grant", "--bucket", "ok-bucket", "--role", "WRITER"), 2, "error: invalid role"),
         (("check", "--bucket", "B"), 2, "error: invalid bucket name"),
         (("revoke", "--bucket", "ok-bucket", "--entity", "someone"), 2, "error: invalid entity"),
-        (("grant", "--bucket", "ok-bucket", "--workers", "0"), 2, "error: workers must be"),
+        (("grant", "--bucket", "ok-bucket", "--workers", "0"), 2, "error: --workers '0' is not"),
+        (("grant",), 2, "error: the following arguments are required: --bucket"),
+        (
+            ("nudge", "--bucket", "ok-bucket"),
+            2,
+            "error: argument {grant,revoke,check}: invalid choice",
+        ),
+        (("grant", "--bucket", "ok-bucket", "--wrkers", "3"), 2, "error: unrecognized arguments"),
     ],
 )
 def test_errors_are_one_line_with_exit_code(args, code, first_words):
@@ -119,9 +130,94 @@ def test_errors_are_one_line_with_exit_code(args, code, first_words):
     assert out.stdout == ""
 
 
-def test_usage_error_exit_2():
-    out = cli("grant")
-    assert out.returncode == 2 and "--bucket" in out.stderr
+@pytest.mark.parametrize(
+    ("flag", "value", "allowed"),
+    [
+        ("--retry-deadline", "nan", "a finite number of seconds > 0 and <= 3600"),
+        ("--retry-deadline", "inf", "a finite number of seconds > 0 and <= 3600"),
+        ("--retry-deadline", "-1", "a finite number of seconds > 0 and <= 3600"),
+        ("--retry-deadline", "0", "a finite number of seconds > 0 and <= 3600"),
+        ("--retry-deadline", "1e3", "a finite number of seconds > 0 and <= 3600"),
+        ("--retry-deadline", "99999", "a finite number of seconds > 0 and <= 3600"),
+        ("--progress-interval", "nan", "a finite number of seconds from 0 to 3600"),
+        ("--progress-interval", "-0.5", "a finite number of seconds from 0 to 3600"),
+        ("--progress-interval", "Infinity", "a finite number of seconds from 0 to 3600"),
+        ("--workers", "nan", "a whole number from 1 to 256"),
+        ("--workers", "-4", "a whole number from 1 to 256"),
+        ("--workers", "16.0", "a whole number from 1 to 256"),
+        ("--workers", " 16", "a whole number from 1 to 256"),
+        ("--workers", "0x10", "a whole number from 1 to 256"),
+        ("--workers", "1000", "a whole number from 1 to 256"),
+    ],
+)
+def test_every_numeric_flag_needs_a_finite_value_in_its_range(fault_proxy, flag, value, allowed):
+    proxy = fault_proxy(lambda *_: None)
+    out = cli("grant", "--bucket", "ok-bucket", f"{flag}={value}")
+    assert out.returncode == 2
+    assert out.stderr == f"error: {flag} {value!r} is not valid: expected {allowed}\n"
+    assert proxy.requests == 0  # refused before any request
+
+
+def test_numeric_flags_in_range_are_accepted(bucket, objects):
+    objects.seed(bucket, ["a"])
+    args = ("--workers", "1", "--retry-deadline", "0.5", "--progress-interval", "0")
+    assert cli("grant", "--bucket", bucket, *args).returncode == 0
+
+
+@pytest.mark.parametrize("name", ["a..b", "192.168.5.4", "goog-registry", "bucket\n"])
+def test_bucket_names_gcs_would_refuse_are_never_sent(fault_proxy, name):
+    proxy = fault_proxy(lambda *_: None)
+    out = cli("check", "--bucket", name)
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"error: invalid bucket name {name!r}: ")
+    assert "cloud.google.com/storage/docs/buckets#naming" in out.stderr
+    assert len(out.stderr.splitlines()) == 1 and proxy.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--entity", "user-ops@example.com\n"),
+        ("--entity", "allUsers\n"),
+        ("--role", "READER\n"),
+        ("--prefix", "a/\n"),
+        ("--project", "my-proj\n"),
+    ],
+)
+def test_a_trailing_newline_is_refused_and_nothing_is_written(bucket, objects, flag, value):
+    objects.seed(bucket, ["a", "b"])
+    out = cli("grant", "--bucket", bucket, flag, value)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.startswith("error: invalid ") and len(out.stderr.splitlines()) == 1
+    assert objects.acl(bucket, "a") == objects.acl(bucket, "b") == []
+
+
+@pytest.mark.parametrize("prefix", ["layers*", "layers/sha256:*", "nothing/"])
+def test_a_prefix_that_matches_nothing_says_so_and_exits_1(bucket, objects, prefix):
+    objects.seed(bucket, ["layers/a"])
+    for command in ("grant", "revoke", "check"):
+        out = cli(command, "--bucket", bucket, "--prefix", prefix)
+        assert out.returncode == 1, (command, out.stdout)
+        assert f"nothing matched: no object name in gs://{bucket} starts with {prefix!r}" in (
+            out.stdout
+        )
+        assert "prefixes are literal, not globs" in out.stdout
+        assert "up to date" not in out.stdout
+    assert objects.public(bucket) == set()
+
+
+def test_one_meaning_of_role_in_grant_revoke_and_check(bucket, objects):
+    objects.seed(bucket, ["a"])
+    who = ("--entity", "user-ops@example.com")
+    assert cli("grant", "--bucket", bucket, *who, "--role", "OWNER").returncode == 0
+    # An OWNER can read: check READER agrees, and revoke READER removes the entry.
+    held = cli("check", "--bucket", bucket, *who, "--role", "READER")
+    assert "1 of 1 objects under" in held.stdout
+    revoked = cli("revoke", "--bucket", bucket, *who, "--role", "READER")
+    assert revoked.returncode == 0 and "changed 1" in revoked.stdout, revoked.stdout
+    lacking = cli("check", "--bucket", bucket, *who, "--role", "READER")
+    assert "0 of 1 objects under" in lacking.stdout and lacking.returncode == 1
+    assert objects.acl(bucket, "a") == []
 
 
 def test_ctrl_c_exits_130_with_partial_progress(bucket, objects):
@@ -144,3 +240,165 @@ def test_ctrl_c_exits_130_with_partial_progress(bucket, objects):
     assert f"error: interrupted during grant on gs://{bucket}/*" in rest
     assert "partial progress: grant allUsers:READER" in rest and "INCOMPLETE" in rest
     assert len(objects.public(bucket)) < 2500
+
+
+# ----------------------------------------------------------------------------- Ctrl-C anywhere
+
+
+class Cli:
+    """The CLI as a running process whose stderr lines are collected as they come."""
+
+    def __init__(
+        self, *args: str, python_flags: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, *python_flags, "-m", "infra.gcs_acl", *args],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        assert self.proc.stderr is not None
+        stderr = self.proc.stderr
+        self.pump = threading.Thread(
+            target=lambda: self.lines.extend(line.rstrip("\n") for line in stderr), daemon=True
+        )
+        self.pump.start()
+
+    def wait_for(self, needle: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(needle in line for line in list(self.lines)):
+            assert self.proc.poll() is None, f"exited early: {self.lines}"
+            assert time.monotonic() < deadline, f"no {needle!r} in {self.lines}"
+            time.sleep(0.01)
+
+    def ctrl_c(self) -> None:
+        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+
+    def finish(self, timeout: float = 30) -> tuple[int, str, list[str]]:
+        assert self.proc.stdout is not None
+        code = self.proc.wait(timeout=timeout)
+        out = self.proc.stdout.read()
+        self.proc.stdout.close()
+        self.pump.join(timeout=5)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return code, out, [line for line in self.lines if not line.startswith("import time:")]
+
+
+def _no_traceback(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+
+
+def test_ctrl_c_during_imports(bucket, tmp_path):
+    # A first run after an install: no compiled bytecode yet (an empty PYTHONPYCACHEPREFIX), so
+    # the imports take a few hundred milliseconds. -X importtime reports each import on stderr
+    # (unbuffered with -u) as it completes: the signal is sent once google.auth is in, while
+    # google-cloud-storage, which the engine imports after it, is not yet.
+    run = Cli(
+        "grant",
+        "--bucket",
+        bucket,
+        python_flags=("-u", "-X", "importtime"),
+        env={"PYTHONPYCACHEPREFIX": str(tmp_path / "pycache")},
+    )
+    run.wait_for("google.auth")
+    run.ctrl_c()
+    code, out, lines = run.finish()
+    storage_imported = [line for line in run.lines if line.endswith(" google.cloud.storage")]
+    assert not storage_imported, "the signal came after the imports"
+    _no_traceback(lines)
+    assert code == 130
+    assert lines == ["error: interrupted while starting; nothing changed"]
+    assert out == ""
+
+
+def _ctrl_c_while_held(fault_proxy, hold, *args: str) -> list[str]:
+    """Runs the CLI with ``args`` while the backend holds the requests ``hold`` picks, presses
+    Ctrl-C once one is held, and returns its stderr lines (exit 130, no traceback, no stdout)."""
+    proxy = fault_proxy(lambda *_: None, hold=hold)
+    run = Cli(*args)
+    proxy.wait_held()
+    run.ctrl_c()
+    code, out, lines = run.finish()
+    proxy.release()
+    _no_traceback(lines)
+    assert (code, out) == (130, ""), lines
+    return lines
+
+
+def _bucket_read(_method: str, path: str) -> bool:
+    return "/o" not in path.split("?", maxsplit=1)[0]
+
+
+def _listing(_method: str, path: str) -> bool:
+    return "/o?" in path
+
+
+def test_ctrl_c_while_reading_the_bucket(bucket, objects, fault_proxy):
+    objects.seed(bucket, ["a"])
+    lines = _ctrl_c_while_held(fault_proxy, _bucket_read, "grant", "--bucket", bucket)
+    assert (
+        lines[0] == f"error: interrupted before grant started on gs://{bucket}/*; nothing changed"
+    )
+    assert lines[1].startswith(f"partial progress: grant allUsers:READER on gs://{bucket}/*: ")
+    assert "INCOMPLETE" in lines[1] and len(lines) == 2
+    assert objects.public(bucket) == set()
+
+
+def test_ctrl_c_during_check(bucket, objects, fault_proxy):
+    objects.seed(bucket, ["a"])
+    lines = _ctrl_c_while_held(fault_proxy, _listing, "check", "--bucket", bucket)
+    assert lines == [
+        f"error: interrupted during check on gs://{bucket}/*; nothing changed",
+        f"partial progress: check allUsers:READER on gs://{bucket}/*: scanned 0 (0 pages), "
+        "holding 0, lacking 0 - INCOMPLETE, nothing changed",
+    ]
+
+
+def test_second_ctrl_c_while_draining_stops_waiting(bucket, objects, fault_proxy):
+    objects.seed(bucket, [f"o{i:02d}" for i in range(40)])
+    # Every PATCH hangs: the backend has stopped answering.
+    proxy = fault_proxy(lambda *_: None, hold=lambda method, path: method == "PATCH")
+    run = Cli("grant", "--bucket", bucket)
+    proxy.wait_held()
+    run.ctrl_c()
+    run.wait_for("interrupted: letting ")
+    started = time.monotonic()
+    run.ctrl_c()
+    code, out, lines = run.finish()
+    waited = time.monotonic() - started
+    proxy.release()
+    _no_traceback(lines)
+    assert code == 130, lines
+    held = re.fullmatch(
+        r"interrupted: letting (\d+) requests? in flight finish \(Ctrl-C again to stop waiting\)",
+        lines[0],
+    )
+    assert held is not None and int(held.group(1)) == proxy.held, lines
+    assert lines[1].startswith(
+        f"error: interrupted again during grant on gs://{bucket}/*: stopped waiting for "
+        f"{proxy.held} requests in flight"
+    )
+    assert lines[2].startswith("partial progress: grant allUsers:READER on ")
+    assert "changed 0" in lines[2] and "left undone " in lines[2] and "INCOMPLETE" in lines[2]
+    assert len(lines) == 3 and out == ""
+    assert waited < 20, "it kept waiting for the held request"
+
+
+def test_more_ctrl_c_while_draining_never_shows_a_traceback(bucket, objects, fault_proxy):
+    objects.seed(bucket, [f"o{i:02d}" for i in range(40)])
+    proxy = fault_proxy(lambda *_: None, hold=lambda method, path: method == "PATCH")
+    run = Cli("grant", "--bucket", bucket)
+    proxy.wait_held()
+    for _ in range(6):
+        run.ctrl_c()
+        time.sleep(0.05)
+    code, _out, lines = run.finish()
+    proxy.release()
+    _no_traceback(lines)
+    assert code == 130
+    assert sum(line.startswith("partial progress: ") for line in lines) == 1

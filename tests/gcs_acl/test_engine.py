@@ -5,6 +5,8 @@ The emulator stores ACLs but does not enforce them, so the assertions read the s
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from infra.gcs_acl import engine
@@ -20,9 +22,11 @@ def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "R
 @pytest.mark.parametrize(
     ("settings", "words"),
     [
-        (engine.RunSettings(workers=0), "workers must be 1..256"),
-        (engine.RunSettings(page_size=1001), "page size must be 1..1000"),
-        (engine.RunSettings(retry_deadline_s=0), "retry deadline must be > 0"),
+        (engine.RunSettings(workers=0), "workers must be a whole number from 1 to 256"),
+        (engine.RunSettings(page_size=1001), "page_size must be a whole number from 1 to 1000"),
+        (engine.RunSettings(retry_deadline_s=0), "retry_deadline_s must be a finite number"),
+        (engine.RunSettings(retry_deadline_s=math.nan), "retry_deadline_s must be a finite"),
+        (engine.RunSettings(progress_interval_s=math.inf), "progress_interval_s must be"),
     ],
 )
 def test_bad_settings_rejected_before_any_request(settings: engine.RunSettings, words: str):
@@ -233,6 +237,11 @@ def test_emulator_killed_mid_run_reports_progress_and_rerun_completes(
     assert partial is not None and not partial.complete
     assert 0 < partial.changed < 300
     assert "INCOMPLETE, re-run to finish" in partial.line()
+    # Every object listed is accounted for: done, already so, or left undone (never "failed 0"
+    # and silence); the two pages not yet listed are said to be missing from the count.
+    assert partial.changed + partial.already + partial.undone == partial.scanned
+    assert f"left undone {partial.undone}" in partial.line()
+    assert "the listing stopped early" in partial.line()
 
     # Same data, new process: the re-run finishes the job and redoes nothing.
     emu2 = own_emulator()
@@ -248,8 +257,12 @@ def test_emulator_killed_mid_run_reports_progress_and_rerun_completes(
 def test_ctrl_c_lets_requests_in_flight_finish_and_reports_progress(bucket, objects):
     objects.seed(bucket, [f"o{i:03d}" for i in range(250)])
 
-    def interrupt(_line: str) -> None:
-        raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
+    lines: list[str] = []
+
+    def interrupt(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 1:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
 
     settings = engine.RunSettings(page_size=100, progress_interval_s=0)
     with pytest.raises(engine.InterruptedRunError) as err:
@@ -257,6 +270,10 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_reports_progress(bucket, obje
     partial = err.value.summary
     assert partial is not None and 0 < partial.changed < 250 and partial.pages == 1
     assert len(objects.public(bucket)) == partial.changed  # nothing done but not counted
+    # What needed a change and was not made is counted, not hidden behind "failed 0".
+    assert partial.changed + partial.already + partial.undone == partial.scanned == 100
+    assert partial.undone > 0 and f"left undone {partial.undone}" in partial.line()
+    assert lines[1].startswith("interrupted: letting ")
     rerun = engine.apply("grant", spec(bucket), FAST)
     assert (rerun.changed, rerun.already) == (250 - partial.changed, partial.changed)
 
@@ -275,3 +292,136 @@ def test_real_gcs_without_credentials_is_one_clear_error(monkeypatch):
     with pytest.raises(engine.CredentialsError) as err:
         engine.apply("grant", spec("some-bucket"), FAST)
     assert str(err.value).startswith("no application default credentials")
+
+
+# ----------------------------------------------------------------------------- adaptive limit
+
+
+def test_adaptive_limit_slow_start_then_halves_once_per_round_and_climbs_back_slowly():
+    limit = engine.AdaptiveLimit(16)
+    assert limit.limit == 1  # starts with one request in flight
+    for _ in range(15):  # slow start: one more per answered request, up to the maximum
+        limit.release(limit.acquire(), pushed_back=False)
+    assert limit.limit == 16
+
+    # 16 requests in flight at 16; three of them are pushed back: halved once, not three times.
+    tokens = [limit.acquire() for _ in range(16)]
+    for token in tokens[:3]:
+        limit.release(token, pushed_back=True)
+    assert limit.limit == 8 and limit.pushbacks == 3 and limit.lowest == 8
+    for token in tokens[3:]:
+        limit.release(token, pushed_back=False)
+    # After a pushback: about one more per round (8 answers at 8 give +1), not per answer.
+    assert 8 < limit.limit < 10
+
+    # A request sent after the decrease that is pushed back halves again, down to 1, never 0.
+    for _ in range(10):
+        limit.release(limit.acquire(), pushed_back=True)
+    assert limit.limit == 1 and limit.lowest == 1
+    token = limit.acquire()
+    assert limit.in_flight == 1
+    limit.release(token, pushed_back=False)
+    assert limit.in_flight == 0
+
+
+@pytest.mark.emulator
+def test_a_backend_that_refuses_above_its_capacity_makes_the_run_slower_not_incomplete(
+    bucket, objects, fault_proxy
+):
+    """503 for every request beyond 3 in flight (10 ms per request otherwise): the adaptive
+    limit settles around the capacity, so few requests are refused (measured: about 50 for
+    300 objects; a fixed pool of 16 workers had 104-151 refused), and every object is done."""
+    names = [f"o{i:03d}" for i in range(300)]
+    objects.seed(bucket, names)
+    capacity = 3
+
+    proxy = None
+
+    def over_capacity(method: str, path: str, n: int) -> int | None:
+        assert proxy is not None
+        return 503 if proxy.active > capacity else None
+
+    proxy = fault_proxy(over_capacity, latency_s=0.01)
+    settings = engine.RunSettings(retry_deadline_s=3, retry_initial_s=0.05, retry_max_s=0.5)
+    summary = engine.apply("grant", spec(bucket), settings)
+    assert summary.complete and (summary.changed, summary.failed) == (300, 0)
+    assert len(proxy.injected) < len(names) / 4, f"{len(proxy.injected)} requests refused"
+    assert summary.undone == 0
+    assert summary.pushbacks > 0 and 1 <= summary.lowest_in_flight <= capacity
+    assert "backend pushed back" in summary.line()
+    assert objects.public(bucket) == set(names)
+
+
+# ----------------------------------------------------------------------------- meaning of role
+
+
+@pytest.mark.emulator
+def test_revoke_reader_after_an_owner_grant_agrees_with_check(bucket, objects):
+    objects.seed(bucket, ["a", "b"])
+    owner = spec(bucket, entity="user-ops@example.com", role="OWNER")
+    reader = spec(bucket, entity="user-ops@example.com", role="READER")
+    engine.apply("grant", owner, FAST)
+    assert engine.scan(reader, FAST).holding == 2  # an OWNER can read
+
+    # revoke OWNER removes the OWNER entries ...
+    assert engine.apply("revoke", owner, FAST).changed == 2
+    assert engine.scan(reader, FAST).missing == 2
+    # ... and leaves a READER entry alone; revoke READER removes whatever role it holds.
+    engine.apply("grant", reader, FAST)
+    again = engine.apply("revoke", owner, FAST)
+    assert (again.changed, again.already) == (0, 2)
+    assert "already revoked 2" in again.line()
+    engine.apply("grant", owner, FAST)
+    revoked = engine.apply("revoke", reader, FAST)
+    assert revoked.changed == 2
+    assert engine.scan(reader, FAST).holding == 0
+    assert objects.acl(bucket, "a") == []
+
+
+# ----------------------------------------------------------------------------- nothing matched
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("prefix", ["layers*", "nothing/"])
+def test_a_prefix_that_matches_nothing_says_so_and_that_it_is_not_a_glob(bucket, objects, prefix):
+    objects.seed(bucket, ["layers/a", "layers/b"])
+    summary = engine.apply("grant", spec(bucket, prefix=prefix), FAST)
+    assert summary.complete and summary.scanned == 0
+    line = summary.line()
+    assert f"nothing matched: no object name in gs://{bucket} starts with {prefix!r}" in line
+    assert "prefixes are literal, not globs" in line and "already up to date" not in line
+    report = engine.check(spec(bucket, prefix=prefix), FAST)
+    assert not report.ok and "not globs" in report.findings[-1].detail
+
+
+@pytest.mark.emulator
+def test_an_empty_bucket_is_fine_and_says_so(bucket):
+    summary = engine.apply("grant", spec(bucket), FAST)
+    assert summary.complete and summary.line().endswith(f"the bucket gs://{bucket} has no objects")
+    assert engine.check(spec(bucket), FAST).findings[-1].ok
+
+
+# ----------------------------------------------------------------------------- accounting
+
+
+@pytest.mark.emulator
+def test_a_fatal_error_mid_run_counts_what_was_left_undone(bucket, objects, fault_proxy):
+    objects.seed(bucket, [f"o{i:03d}" for i in range(200)])
+    patches = 0
+
+    def deny_after_50(method: str, path: str, n: int) -> int | None:
+        nonlocal patches
+        if method == "PATCH":
+            patches += 1
+            return 403 if patches > 50 else None
+        return None
+
+    fault_proxy(deny_after_50)
+    with pytest.raises(engine.AccessDeniedError) as err:
+        engine.apply("grant", spec(bucket), FAST)
+    partial = err.value.summary
+    assert partial is not None and not partial.complete
+    assert partial.changed + partial.already + partial.undone == partial.scanned
+    assert partial.changed == 50 and partial.undone > 0 and partial.failed == 0
+    assert len(objects.public(bucket)) == partial.changed
+    assert f"left undone {partial.undone}" in partial.line()
