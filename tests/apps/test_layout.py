@@ -26,6 +26,9 @@ SOURCES = {
     "imageview/green": ("node:22-bookworm-slim", 8080),
 }
 NODE_SOURCES = [s for s, (base, _) in SOURCES.items() if base.startswith("node")]
+#: One-shot clients (the smoke Job's): no port, no health check, the exit code is the result.
+CLIENTS = {"smoke": "python:3.12-slim-bookworm"}
+IMAGES = [*SOURCES, *CLIENTS]
 
 
 def _instructions(source: str) -> list[tuple[str, str]]:
@@ -68,7 +71,22 @@ def test_dockerfile_contract(source):
     assert not any(word in ("ADD", "ENTRYPOINT") for word, _ in steps)
 
 
-@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("source", CLIENTS)
+def test_client_dockerfile_contract(source):
+    steps = _instructions(source)
+    assert steps[0] == ("ARG", f"BASE_IMAGE={CLIENTS[source]}"), f"{source}: first step {steps[0]}"
+    froms = [arg for word, arg in steps if word == "FROM"]
+    assert froms and all(f.startswith("${BASE_IMAGE}") for f in froms), f"{source}: {froms}"
+    final = steps[len(steps) - 1 - [w for w, _ in reversed(steps)].index("FROM") :]
+    assert [arg for word, arg in final if word == "USER"] == ["10001:10001"]
+    assert ("HEALTHCHECK", "NONE") in final, f"{source}: a client has nothing to probe"
+    assert not any(word == "EXPOSE" for word, _ in final), f"{source}: a client listens on nothing"
+    cmd = [arg for word, arg in final if word == "CMD"]
+    assert len(cmd) == 1 and isinstance(json.loads(cmd[0]), list), f"{source}: CMD not exec form"
+    assert not any(word in ("ADD", "ENTRYPOINT") for word, _ in steps)
+
+
+@pytest.mark.parametrize("source", IMAGES)
 def test_allow_list_admits_exactly_what_is_copied(source):
     # The same reader the program hashes the image's inputs with (infra/build_context.py).
     allowed = set(allow_list(APPS / source, APPS))
@@ -98,7 +116,7 @@ def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
     builder, and pulumi-docker's docker.Image, which looks for ``<context>/<name of the
     Dockerfile>.dockerignore`` (``.dockerignore`` for any file named Dockerfile). It must admit
     what every image is built from, and nothing else."""
-    union = {path for source in SOURCES for path in allow_list(APPS / source, APPS)}
+    union = {path for source in IMAGES for path in allow_list(APPS / source, APPS)}
     lines = [x for x in (APPS / ".dockerignore").read_text().splitlines() if x.strip()]
     entries = [x for x in lines if not x.startswith("#")]
     assert entries[0] == "*", "apps/.dockerignore must start from deny-all"
@@ -111,7 +129,7 @@ def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
     stray = [p for p in APPS.rglob(".dockerignore") if p.parent != APPS]
     assert not stray, f"folder-level .dockerignore files are never read: {stray}"
     sources = {p.parent.relative_to(APPS).as_posix() for p in APPS.rglob("Dockerfile")}
-    assert sources == set(SOURCES), "every Dockerfile under apps/ is a source this file checks"
+    assert sources == set(IMAGES), "every Dockerfile under apps/ is an image this file checks"
 
 
 def _source_files() -> list[Path]:
