@@ -31,18 +31,21 @@ from typing import Any
 import pytest
 
 from infra.build_context import allow_list, stage
-from tests.prerequisites import unavailable
+from tests.images.docker_tools import (
+    APPS,
+    NODE_BASE,
+    PYTHON_BASE,
+    REGISTRY,
+    REGISTRY_CONFIG,
+    REGISTRY_ROOT,
+    ROOT,
+    build,
+    docker,
+    http_get,
+)
 
 pytestmark = pytest.mark.image
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = ROOT / "apps"
-REGISTRY = "127.0.0.1:5000"
-REGISTRY_CONFIG = ROOT / "scripts/images/registry.yml"
-#: Where scripts/images/registry.yml keeps the registry's data.
-REGISTRY_ROOT = Path("/var/lib/gkebg-registry")
-PYTHON_BASE = "gkebg-local/python:bookworm"
-NODE_BASE = "gkebg-local/node:bookworm"
 #: Planted in every folder of the build context copy; no image may contain it.
 PLANTED_SECRET = "planted-" + secrets.token_hex(12)
 #: What a careless developer leaves next to the code, planted in every folder of the copy.
@@ -61,27 +64,6 @@ class AppImage:
     tag: str
 
 
-def docker(*args: str, check: bool = True, timeout: float = 300) -> str:
-    """Runs the docker CLI; on failure raises with its stderr (the CLI says what went wrong)."""
-    proc = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.stdout
-
-
-def build(*args: str) -> str:
-    """``docker build`` with BuildKit (scripts/images/docker-build.sh picks a CLI that has it)."""
-    proc = subprocess.run(
-        ["bash", str(ROOT / "scripts/images/docker-build.sh"), *args],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    if proc.returncode != 0:
-        raise AssertionError(f"build {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.stdout
-
-
 def planted_apps_copy(dest: Path) -> Path:
     """A copy of apps/ with a secret planted in every folder (the other apps' folders, lib/ and
     the context root included): only the allow-list of the Dockerfile built may reach a build."""
@@ -90,48 +72,6 @@ def planted_apps_copy(dest: Path) -> Path:
         for name in PLANTED_FILES:
             (folder / name).write_text(f"SECRET_KEY={PLANTED_SECRET}\n")
     return dest
-
-
-def http_get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # loopback only
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
-
-
-@pytest.fixture(scope="session")
-def engine() -> None:
-    """A Docker engine and the registry on 127.0.0.1:5000, started when missing."""
-    if shutil.which("docker") is None:
-        unavailable("no docker CLI on PATH (install: bash scripts/install.sh)")
-    ok = subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-    try:
-        registry_ok = http_get(f"http://{REGISTRY}/v2/", timeout=2)[0] == 200
-    except OSError:
-        registry_ok = False
-    if not ok or not registry_ok:
-        start = subprocess.run(
-            ["bash", str(ROOT / "scripts/images/start-engine.sh")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if start.returncode != 0:
-            unavailable(f"no Docker engine: {start.stderr.strip() or start.stdout.strip()}")
-
-
-@pytest.fixture(scope="session")
-def bases(engine: None) -> None:
-    """The debootstrap-built Python and Node bases (reused when already built)."""
-    proc = subprocess.run(
-        ["bash", str(ROOT / "scripts/images/build-bases.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert proc.returncode == 0, f"building the base images failed:\n{proc.stdout}{proc.stderr}"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ server that is ready (``/readyz`` 200) but answers 500 on ``/``.
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -17,8 +16,7 @@ from typing import Any
 import pytest
 
 from infra.offline import program, stackfile
-from tests.images.test_images import NODE_BASE, PYTHON_BASE, ROOT, build, docker
-from tests.prerequisites import unavailable
+from tests.images.docker_tools import NODE_BASE, PYTHON_BASE, ROOT, build, docker
 
 pytestmark = pytest.mark.image
 
@@ -37,25 +35,8 @@ BROKEN = (
 
 
 @pytest.fixture(scope="module")
-def built() -> Iterator[dict[str, str]]:
+def built(bases: None) -> Iterator[dict[str, str]]:
     """The engine, the local bases, and the smoke and imageview-green images."""
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        start = subprocess.run(
-            ["bash", str(ROOT / "scripts/images/start-engine.sh")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if start.returncode != 0:
-            unavailable(f"no Docker engine: {start.stderr.strip() or start.stdout.strip()}")
-    bases = subprocess.run(
-        ["bash", str(ROOT / "scripts/images/build-bases.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert bases.returncode == 0, bases.stdout + bases.stderr
     run_id = "gkebg-smoke-" + secrets.token_hex(4)
     tags = {"smoke": f"{run_id}/smoke:v1", "app": f"{run_id}/imageview-green:v1"}
     for tag, source, base in (
