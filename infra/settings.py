@@ -26,6 +26,8 @@ ServiceType = Literal["LoadBalancer", "ClusterIP", "NodePort"]
 
 #: How much of a bad value an error line shows.
 _SHOWN_MAX = 80
+#: The longest key an error line shows whole.
+_KEY_MAX = 160
 
 
 class ConfigError(pulumi.RunError):
@@ -41,8 +43,12 @@ class ConfigError(pulumi.RunError):
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters escaped (``\\n``), so a message stays one line."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: json.dumps(m.group())[1:-1], text)
+    """``text`` with control characters escaped (``\\n``) and a long text cut, so a message stays
+    one bounded line (a key is typed by the user too: a 5,000-character map key is still one)."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: json.dumps(m.group())[1:-1], text)
+    if len(text) > _KEY_MAX:
+        text = f"{text[: _KEY_MAX - 20]}... ({len(text)} characters)"
+    return text
 
 
 def show(value: object) -> str:

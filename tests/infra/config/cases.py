@@ -4,12 +4,13 @@ value of it, plus the check every refusal must pass."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from infra.config import parse
-from infra.settings import ConfigError, Settings, printable
+from infra.settings import ConfigError, Settings, printable, show
 
 SECRETS = {"imageview": {"id": "asa", "key": "s3cret-key"}}
 
@@ -81,3 +82,21 @@ def refused(raw: dict[str, Any], key: str, words: str, secrets: object = SECRETS
     assert words in message, message
     assert "\n" not in message, message
     return message
+
+
+#: (path set, value, key the error must name, words it must contain).
+BadCase = tuple[str, object, str, str]
+
+
+def each_refused(table: list[BadCase]) -> Callable[..., None]:
+    """The test of a section's table of bad values: each is refused with one bounded line that
+    names the key and says what is allowed. Assign it to a ``test_*`` name in the section."""
+
+    @pytest.mark.parametrize(
+        ("path", "value", "key", "words"), table, ids=[f"{p}={show(v)}"[:60] for p, v, *_ in table]
+    )
+    def test(path: str, value: object, key: str, words: str) -> None:
+        message = refused(with_value(path, value), key, words)
+        assert len(message) < 400, "bounded, even for a 5,000-digit number"
+
+    return test
