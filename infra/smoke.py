@@ -8,7 +8,8 @@ minutes. The live Service depends on the active color's Job, so a color whose Jo
 switched to: the update stops with the Job's log.
 
 A Job's pod template cannot change, and its name carries a fingerprint of what it tests (the
-image the color runs, its config digest, the smoke settings): a new release is a new Job that
+image the color runs, its config digest, the smoke settings) and of the client that tests it (the
+smoke image): a new release is a new Job that
 replaces the previous one (created first, then the old one deleted), so Jobs never accumulate and
 an unchanged color is not tested twice.
 """
@@ -33,10 +34,11 @@ RUN_AS_USER = 10001
 AWAIT_MARGIN_S = 120
 
 
-def fingerprint(app: AppSettings, color: Color, image: str) -> str:
-    """What the Job tests: the color's image and config, and how it is tested."""
+def fingerprint(app: AppSettings, color: Color, target: str, client: str) -> str:
+    """What the Job tests: the color's image (``target``) and config; and how: the smoke settings
+    and the client's image. ``cutover.snapshot_digest`` leaves images out, so both are here."""
     text = json.dumps(
-        [image, cutover.snapshot_digest(app, color), dataclasses.asdict(app.smoke)],
+        [target, client, cutover.snapshot_digest(app, color), dataclasses.asdict(app.smoke)],
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()
@@ -67,12 +69,14 @@ def job(
     app: AppSettings,
     color: Color,
     image: pulumi.Input[str],
+    target: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> k8s.batch.v1.Job:
-    """Registers the Job; ``opts`` carries the parent, provider and what it waits for."""
+    """Registers the Job that runs the smoke client ``image`` against the color, which runs
+    ``target``; ``opts`` carries the parent, provider and what it waits for."""
     labels = {**cutover.app_labels(app), "role": "smoke", "target-color": color}
-    job_name = pulumi.Output.from_input(image).apply(
-        lambda ref: naming.smoke_job(app, color, fingerprint(app, color, ref))
+    job_name = pulumi.Output.all(target, image).apply(
+        lambda refs: naming.smoke_job(app, color, fingerprint(app, color, refs[0], refs[1]))
     )
     env = [_core.EnvVarArgs(name=k, value=v) for k, v in environment(app, color).items()]
     timeout = f"{app.smoke.deadline_seconds + AWAIT_MARGIN_S}s"

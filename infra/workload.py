@@ -183,6 +183,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             app,
             color,
             args.smoke_image,
+            args.images[color],
             self._child([deployment, own_service]),
         )
         return _Color(deployment=deployment, gate=check)

@@ -87,6 +87,32 @@ def test_a_new_release_is_a_new_job_an_unchanged_color_keeps_its_own(
     }, "a cutover re-runs nothing: the new live color passed when it was idle"
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "apps.imageview.colors.green.image=gcr.io/p/imageview@sha256:" + "a" * 64,
+        "apps.imageview.colors.green.source=apps/imageview/blue",
+    ],
+    ids=["pinned image", "new build"],
+)
+def test_a_new_image_alone_is_a_new_job(render_stack: Renderer, change: str) -> None:
+    """The color's image is what a release changes most: a new one must be tested again, even
+    with its config unchanged (the Deployment rolls; a Job of the old name would not re-run)."""
+    before = jobs(render_stack("imageview"))
+    after = jobs(render_stack("imageview", [change]))
+    pinned_again = jobs(
+        render_stack(
+            "imageview", ["apps.imageview.colors.green.image=gcr.io/p/imageview@sha256:" + "b" * 64]
+        )
+    )
+    assert after["green"]["metadata"]["name"] != before["green"]["metadata"]["name"]
+    assert pinned_again["green"]["metadata"]["name"] not in {
+        after["green"]["metadata"]["name"],
+        before["green"]["metadata"]["name"],
+    }
+    assert after["blue"]["metadata"]["name"] == before["blue"]["metadata"]["name"]
+
+
 def test_the_job_waits_long_enough(render_stack: Renderer) -> None:
     (job, *_) = render_stack("imageview").of_type(JOB)
     assert job.dependencies, "after its color's Deployment and Service"
