@@ -52,6 +52,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
 
 from infra import cutover
 from infra.config import parse
@@ -82,7 +83,14 @@ class StackFile:
         self.yaml = YAML()
         self.yaml.preserve_quotes = True
         self.yaml.width = 100
-        self.document: CommentedMap = self.yaml.load(self.path.read_text()) or CommentedMap()
+        try:
+            document = self.yaml.load(self.path.read_text()) or CommentedMap()
+        except (OSError, UnicodeDecodeError, YAMLError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ReleaseError(f"{self.path.name}: cannot read it as YAML ({first})") from None
+        if not isinstance(document, CommentedMap):
+            raise ReleaseError(f"{self.path.name}: the document must be a mapping (config: ...)")
+        self.document: CommentedMap = document
 
     def config(self) -> CommentedMap:
         if "config" not in self.document:
@@ -136,13 +144,8 @@ def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
                 "the Pulumi CLI is not on PATH: install it, or pass --outputs FILE "
                 "(pulumi stack output --json > FILE)"
             )
-        result = subprocess.run(
-            [pulumi, "stack", "output", "--json", "--stack", stack],
-            capture_output=True,
-            text=True,
-            timeout=PULUMI_TIMEOUT_S,
-            check=False,
-            cwd=ROOT,
+        result = _run_pulumi(
+            [pulumi, "stack", "output", "--json", "--stack", stack], capture_output=True, text=True
         )
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
@@ -579,14 +582,22 @@ def pulumi_up(stack: str, message: str) -> None:
     pulumi = shutil.which(os.environ.get("PULUMI", "pulumi"))
     if pulumi is None:
         raise ReleaseError("--apply needs the Pulumi CLI on PATH")
-    result = subprocess.run(
-        [pulumi, "up", "--stack", stack, "--yes", "--message", message],
-        timeout=PULUMI_TIMEOUT_S,
-        check=False,
-        cwd=ROOT,
-    )
+    result = _run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message])
     if result.returncode != 0:
         raise ReleaseError(f"pulumi up failed (exit {result.returncode}); see its output above")
+
+
+def _run_pulumi(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """Runs the Pulumi CLI from the project root; a CLI that cannot start or does not finish
+    within PULUMI_TIMEOUT_S is one error line (ReleaseError), not a traceback."""
+    try:
+        return subprocess.run(argv, timeout=PULUMI_TIMEOUT_S, check=False, cwd=ROOT, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise ReleaseError(
+            f"{' '.join(argv[1:3])} did not finish within {PULUMI_TIMEOUT_S} s; stopped it"
+        ) from None
+    except OSError as err:
+        raise ReleaseError(f"cannot run {argv[0]}: {err.strerror or err}") from None
 
 
 # --------------------------------------------------------------------------- after a promote

@@ -68,6 +68,7 @@ def job(
     name: str,
     app: AppSettings,
     color: Color,
+    *,
     image: pulumi.Input[str],
     target: pulumi.Input[str],
     opts: pulumi.ResourceOptions,

@@ -182,9 +182,9 @@ class BlueGreenApp(pulumi.ComponentResource):
             name,
             app,
             color,
-            args.smoke_image,
-            args.images[color],
-            self._child([deployment, own_service]),
+            image=args.smoke_image,
+            target=args.images[color],
+            opts=self._child([deployment, own_service]),
         )
         return _Color(deployment=deployment, gate=check)
 

@@ -74,8 +74,12 @@ def source_folder(key: str, value: object) -> Path:
     all stay under ``apps/``."""
     rel = string(key, value)
     allowed = "a folder under apps/ that holds a Dockerfile and its Dockerfile.dockerignore"
-    folder = (ROOT / rel).resolve()
-    if not folder.is_relative_to(APPS.resolve()) or not (folder / "Dockerfile").is_file():
+    try:
+        folder = (ROOT / rel).resolve()
+        found = folder.is_relative_to(APPS.resolve()) and (folder / "Dockerfile").is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        found = False
+    if not found:
         raise ConfigError(key, value, allowed)
     try:
         build_context.files(folder, APPS)

@@ -8,7 +8,9 @@ Sources (kubernetes/kubernetes; Go's ``^...$`` matches the whole string, hence `
 * ``staging/src/k8s.io/apimachinery/pkg/api/validate/content`` (``IsLabelValue``: at most 63,
   ``(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?``);
 * ``staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go`` at 009f497 (the quantity
-  grammar in the ``Quantity`` doc comment);
+  grammar in the ``Quantity`` doc comment, and its limit: "no quantity may represent a number
+  greater than 2^63-1 in magnitude ... Numbers larger ... will be capped", so a larger one is
+  refused here rather than silently capped);
 * ``pkg/apis/core/validation/validation.go`` ``ValidateResourceRequirements`` (a request "must be
   less than or equal to <resource> limit"; quantities must be non-negative).
 """
@@ -16,7 +18,7 @@ Sources (kubernetes/kubernetes; Go's ``^...$`` matches the whole string, hence `
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 #: IsConfigMapKey: ``[-._a-zA-Z0-9]+``, at most 253, not ``.``, ``..`` or ``..<anything>``.
 _CONFIG_MAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
@@ -38,6 +40,8 @@ _QUANTITY = re.compile(
 )
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+#: quantity.go: the largest magnitude a quantity may represent.
+QUANTITY_MAX = Decimal(2**63 - 1)
 
 
 def config_map_key_problem(key: str) -> str | None:
@@ -96,19 +100,27 @@ def quantity(text: str, resource: str) -> Decimal:
     number_text, suffix = m.group("number"), m.group("suffix") or ""
     if number_text.startswith(("-", "+")):
         raise QuantityError("must be a plain non-negative number (no sign)")
-    try:
-        number = Decimal(number_text)
-    except InvalidOperation:
-        raise QuantityError("not a Kubernetes quantity") from None
-    if suffix in _BINARY:
-        value = number * (Decimal(1024) ** _BINARY[suffix])
-    elif suffix in _DECIMAL:
-        value = number.scaleb(_DECIMAL[suffix])
-    else:
-        exponent = int(suffix[1:])
-        if abs(exponent) > 30:
-            raise QuantityError("exponent out of range")
-        value = number.scaleb(exponent)
+    if len(suffix[1:].lstrip("+-").lstrip("0")) > 3:  # not parsed: it may have 5,000 digits
+        raise QuantityError("exponent out of range")
+    with localcontext() as exact:
+        # Enough digits for any value up to QUANTITY_MAX with 3 decimals; longer numbers are
+        # rounded here and refused below as too large.
+        exact.prec = 40
+        try:
+            number = Decimal(number_text)
+        except InvalidOperation:
+            raise QuantityError("not a Kubernetes quantity") from None
+        if suffix in _BINARY:
+            value = number * (Decimal(1024) ** _BINARY[suffix])
+        elif suffix in _DECIMAL:
+            value = number.scaleb(_DECIMAL[suffix])
+        else:
+            exponent = int(suffix[1:])
+            if abs(exponent) > 30:
+                raise QuantityError("exponent out of range")
+            value = number.scaleb(exponent)
+    if value > QUANTITY_MAX:
+        raise QuantityError("larger than Kubernetes quantities go (2^63-1)")
     if resource == "cpu":
         if suffix in _BINARY:
             raise QuantityError("CPU is counted in cores (2, 0.5) or millicores (500m), not bytes")

@@ -283,3 +283,44 @@ def test_status_says_what_runs(project: Path, capsys: pytest.CaptureFixture[str]
     assert release.main(["status", "--stack", "imageview"]) == 0
     out = capsys.readouterr().out
     assert "no release recorded" in out and "blue      runs src-" in out
+
+
+def test_a_pulumi_cli_that_hangs_is_one_line(
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = tmp_path / "pulumi"
+    fake.write_text("#!/bin/sh\nexec sleep 30\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PULUMI", str(fake))
+    monkeypatch.setattr(release, "PULUMI_TIMEOUT_S", 0.5)
+    assert release.main(["check", "--stack", "imageview"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: stack output did not finish within 0.5 s; stopped it\n", err
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("config:\n  gke-bluegreen:apps: [unclosed\n", "cannot read it as YAML"),
+        ("- a list\n- not a stack file\n", "must be a mapping"),
+    ],
+)
+def test_a_stack_file_that_is_not_yaml_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], text: str, words: str
+) -> None:
+    (project / "stacks/Pulumi.imageview.yaml").write_text(text)
+    assert release.main(["promote", "--stack", "imageview", "--app", "imageview"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+
+
+def test_the_editor_refuses_what_it_cannot_round_trip(project: Path) -> None:
+    """StackFile itself, whatever read the file before it."""
+    path = project / "stacks/Pulumi.imageview.yaml"
+    for text, words in (("a: [unclosed\n", "cannot read it as YAML"), ("- x\n", "a mapping")):
+        path.write_text(text)
+        with pytest.raises(ReleaseError, match=words):
+            release.StackFile("imageview")

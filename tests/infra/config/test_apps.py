@@ -39,6 +39,14 @@ BAD = [
         "a folder under apps/",
     ),
     (f"{A}.colors", {"blue": {"source": "infra"}}, f"{A}.colors.blue.source", "under apps/"),
+    (  # longer than a file name may be: one line, not OSError
+        f"{A}.colors",
+        {"blue": {"source": "apps/" + "x" * 300}},
+        f"{A}.colors.blue.source",
+        "under apps/",
+    ),
+    (f"{A}.resources", {"cpuLimit": "1" * 40}, f"{A}.resources.cpuLimit", "2^63-1"),
+    (f"{A}.resources", {"cpuLimit": "1e" + "9" * 5000}, f"{A}.resources.cpuLimit", "exponent"),
     (
         f"{A}.colors",
         {"blue": {"source": "apps/lib"}},

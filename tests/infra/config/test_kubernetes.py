@@ -76,6 +76,8 @@ def test_port_names_kubernetes_refuses(name: str) -> None:
         ("128M", "memory", Decimal(128 * 10**6)),
         ("1E9", "memory", Decimal(10**9)),
         ("1k", "memory", Decimal(1000)),
+        ("1e-0003", "cpu", Decimal("0.001")),
+        ("9223372036854775807", "memory", Decimal(2**63 - 1)),
     ],
 )
 def test_quantities_parse_to_their_value(text: str, resource: str, value: Decimal) -> None:
@@ -99,6 +101,10 @@ def test_quantities_parse_to_their_value(text: str, resource: str, value: Decima
         ("128m", "memory"),
         ("1.5", "memory"),
         ("1e999", "memory"),
+        ("1e" + "9" * 5000, "cpu"),  # int() of it would raise (4,300 digits)
+        ("1" * 40, "cpu"),  # past the default decimal precision
+        ("9223372036854775808", "memory"),  # 2^63: Kubernetes would cap it
+        ("8Ei", "memory"),
     ],
 )
 def test_quantities_that_are_not_or_do_not_fit(text: str, resource: str) -> None:
