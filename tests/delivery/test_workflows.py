@@ -245,6 +245,22 @@ def test_checks_need_no_secrets_and_probe_nothing() -> None:
         assert "secrets" not in workflow(name)["jobs"]["checks"], name
 
 
+def test_checks_run_every_test_command_of_the_readme_test_script() -> None:
+    """The GitHub checks and `.ci/run` (scripts/test-all.sh) test the same things: every lint,
+    type and pytest command of the script is a step of checks.yml (or of `make lint`, which
+    checks.yml runs)."""
+    script = (ROOT / "scripts/test-all.sh").read_text().splitlines()
+    commands = [line.strip() for line in script if line.strip().startswith(".venv")]
+    assert any("pytest" in c for c in commands) and any("oldest" in c for c in commands)
+    runs = " ".join(str(step.get("run", "")) for _, step in steps(workflow("checks.yml")))
+    lint = (ROOT / "Makefile").read_text().split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    for command in commands:
+        words = command.replace('"$@"', "").split()
+        in_checks = " ".join(words) in " ".join(runs.split())
+        in_lint = "make lint" in runs and " ".join(words) in " ".join(lint.split())
+        assert in_checks or in_lint, f"checks.yml never runs: {command}"
+
+
 # --- Guards fail closed -----------------------------------------------------------------------
 
 
