@@ -31,8 +31,6 @@ SERVICE_ACCOUNT_ID_MAX = 30
 GKE_NAME_MAX = 40
 #: Longest DNS label (RFC 1035/1123), the shape of every Kubernetes name this program makes.
 DNS_LABEL_MAX = 63
-#: Longest container port name (IANA_SVC_NAME, RFC 6335).
-PORT_NAME_MAX = 15
 
 #: Appended to a Deployment prefix: ``-blue`` / ``-green``.
 COLOR_SUFFIX_MAX = max(len(f"-{c}") for c in COLORS)

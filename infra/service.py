@@ -2,8 +2,9 @@
 idle color.
 
 Cutting over is a change of the live Service's ``color`` selector (S4's manual edit). The live
-Service depends on the active color's Deployment, and Pulumi waits for a Deployment to be ready,
-so the selector only moves once the new color's pods are ready.
+Service depends on the active color's gate: its smoke Job, which pulumi-kubernetes awaits until it
+completes (and which itself waits for the color's Deployment to be ready), or the Deployment when
+smoke checks are off. So the selector only moves once the new color has proven itself.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ class AppServiceArgs:
 
     app: AppSettings
     """The app."""
-    active_deployment: pulumi.Resource
-    """The active color's Deployment; the live Service waits for it."""
+    gate: pulumi.Resource
+    """What the live Service waits for: the active color's smoke Job (it completes only once the
+    color answers), or its Deployment when smoke checks are off."""
     provider: pulumi.ProviderResource
     """Kubernetes provider."""
     await_load_balancer: bool = True
@@ -79,7 +81,7 @@ class AppService(pulumi.ComponentResource):
                 ports=[port],
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[args.active_deployment]
+                parent=self, provider=args.provider, depends_on=[args.gate]
             ),
         )
         preview = k8s.core.v1.Service(

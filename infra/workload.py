@@ -81,7 +81,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             name,
             AppServiceArgs(
                 app=app,
-                active_deployment=active.gate,
+                gate=active.gate,
                 provider=args.provider,
                 await_load_balancer=args.await_load_balancer,
             ),

@@ -5,8 +5,6 @@ Sources (kubernetes/kubernetes; Go's ``^...$`` matches the whole string, hence `
 
 * ``staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go`` at 008b365
   (``IsConfigMapKey``, ``hasChDirPrefix``, ``IsValidPortName``, ``IsDNS1035Label``);
-* ``staging/src/k8s.io/apimachinery/pkg/api/validate/content`` (``IsLabelValue``: at most 63,
-  ``(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?``);
 * ``staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go`` at 009f497 (the quantity
   grammar in the ``Quantity`` doc comment, and its limit: "no quantity may represent a number
   greater than 2^63-1 in magnitude ... Numbers larger ... will be capped", so a larger one is
@@ -26,9 +24,6 @@ CONFIG_MAP_KEY_MAX = 253
 #: IsValidPortName (IANA_SVC_NAME).
 _PORT_NAME = re.compile(r"[-a-z0-9]+")
 PORT_NAME_MAX = 15
-#: IsLabelValue.
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-LABEL_VALUE_MAX = 63
 #: Environment variable names: C identifiers. Kubernetes also accepts ``-`` and ``.``
 #: (``IsEnvVarName``) but no shell can read such a variable, so they are refused here.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -68,11 +63,6 @@ def port_name_problem(name: str) -> str | None:
     if name.startswith("-") or name.endswith("-"):
         return "must not begin or end with '-'"
     return None
-
-
-def is_label_value(value: str) -> bool:
-    """True for a valid label value (at most 63, alphanumeric at both ends)."""
-    return len(value) <= LABEL_VALUE_MAX and _LABEL_VALUE.fullmatch(value) is not None
 
 
 def is_env_name(name: str) -> bool:

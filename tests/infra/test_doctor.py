@@ -91,7 +91,7 @@ def test_a_ready_machine_and_what_it_cannot_check(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("versions", "what", "words"),
     [
-        ({"pulumi": "3.150.0"}, "Pulumi CLI", "older than 3.200.0"),
+        ({"pulumi": "3.150.0"}, "Pulumi CLI", "older than 3.187.0"),
         ({"docker": "17.12.1"}, "Docker with BuildKit", "has no BuildKit"),
         ({"gke-gcloud-auth-plugin": "absent"}, "gke-gcloud-auth-plugin", "not on PATH"),
     ],
