@@ -12,17 +12,23 @@ Exit 0 when nothing is missing, 1 when something is, 2 for a bad argument.
 
 from __future__ import annotations
 
-import argparse
+import sys
+
+if __name__ == "__main__":  # before the imports below, which take most of a second
+    from infra.cli import guard_start
+
+    guard_start()
+
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from infra.cli import OneLineParser, run
 from infra.config import secrets as secrets_section
 from infra.offline import program, stackfile
 from infra.settings import PROJECT, ConfigError
@@ -331,7 +337,7 @@ class Doctor:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit code."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m infra.doctor", description=(__doc__ or "").split("\n")[0]
     )
     parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
@@ -355,4 +361,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "nothing changed (the doctor only reads)")

@@ -31,7 +31,13 @@ while it still runs the previous release (after).
 
 from __future__ import annotations
 
-import argparse
+import sys
+
+if __name__ == "__main__":  # before the imports below, which take most of a second
+    from infra.cli import guard_start
+
+    guard_start()
+
 import copy
 import dataclasses
 import hashlib
@@ -40,8 +46,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -55,6 +59,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
 from infra import cutover
+from infra.cli import OneLineParser, run, scratch_dir, uninterrupted
 from infra.config import parse
 from infra.offline import program, stackfile
 from infra.offline.program import is_kubernetes_object as is_kubernetes
@@ -110,7 +115,17 @@ class StackFile:
         return out.getvalue()
 
     def write(self) -> None:
-        self.path.write_text(self.text())
+        """Replaces the stack file whole (a temporary file renamed over it): never half written."""
+        text = self.text()
+        with uninterrupted(f"{self.path.name} was written"):
+            temporary = self.path.with_name(f".{self.path.name}.writing")
+            try:
+                temporary.write_text(text)
+                temporary.replace(self.path)
+            except OSError as err:
+                temporary.unlink(missing_ok=True)
+                problem = err.strerror or str(err)
+                raise ReleaseError(f"cannot write {self.path.name}: {problem}") from None
 
 
 def _child(node: CommentedMap, *keys: str) -> CommentedMap:
@@ -175,8 +190,7 @@ def merged(stack: str, text: str | None = None) -> stackfile.StackConfig:
     copied to a scratch folder."""
     if text is None:
         return stackfile.merged(stack)
-    with tempfile.TemporaryDirectory(prefix="gke-bluegreen-release-") as scratch:
-        folder = Path(scratch)
+    with scratch_dir("gke-bluegreen-release-") as folder:
         (folder / "stacks").mkdir()
         project = {**stackfile.project(), "stackConfigDir": "stacks"}
         (folder / "Pulumi.yaml").write_text(json.dumps(project))
@@ -591,7 +605,8 @@ def _run_pulumi(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[A
     """Runs the Pulumi CLI from the project root; a CLI that cannot start or does not finish
     within PULUMI_TIMEOUT_S is one error line (ReleaseError), not a traceback."""
     try:
-        return subprocess.run(argv, timeout=PULUMI_TIMEOUT_S, check=False, cwd=ROOT, **kwargs)
+        with uninterrupted(f"{' '.join(argv[1:3])} finished first (it handles Ctrl-C itself)"):
+            return subprocess.run(argv, timeout=PULUMI_TIMEOUT_S, check=False, cwd=ROOT, **kwargs)
     except subprocess.TimeoutExpired:
         raise ReleaseError(
             f"{' '.join(argv[1:3])} did not finish within {PULUMI_TIMEOUT_S} s; stopped it"
@@ -662,10 +677,9 @@ def promote_and_verify(
 
 def status(stack: str, app_filter: str | None, outputs: Outputs | None) -> list[str]:
     settings = settings_of(stack)
+    chosen = [_app(settings, app_filter)] if app_filter is not None else settings.apps.values()
     lines: list[str] = []
-    for app in settings.apps.values():
-        if app_filter and app.name != app_filter:
-            continue
+    for app in chosen:
         record = app.release
         deployed = deployed_app(outputs or {}, app.name)
         lines.append(f"{app.name}: active {app.active_color}")
@@ -722,11 +736,11 @@ def check(stack: str, outputs: Outputs) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m infra.release", description=(__doc__ or "").split("\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--stack", required=True)
     common.add_argument("--outputs", type=Path, help="a `pulumi stack output --json` file")
     for name in ("start", "promote", "rollback", "finish"):
@@ -805,11 +819,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ReleaseError, stackfile.StackFileError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "see the stack file and `pulumi stack` for what was done")

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import runpy
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 import pulumi
 
+from infra import cli
 from infra.build_context import STAGING_ENV
 from infra.offline import mocks
 from infra.offline.stackfile import StackConfig
@@ -123,8 +123,8 @@ def run(
         return pulumi.Output.all(*captured)
 
     with (
-        tempfile.TemporaryDirectory(prefix="gke-bluegreen-contexts-") as scratch,
-        engine_environment(config, staging or Path(scratch)),
+        cli.scratch_dir("gke-bluegreen-contexts-") as scratch,
+        engine_environment(config, staging or scratch),
     ):
         run_program()
     return Render(stack=config.stack, config=config, resources=monitor.registered, outputs=outputs)

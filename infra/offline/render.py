@@ -22,10 +22,15 @@ one line on stderr, exit 2, nothing written.
 
 from __future__ import annotations
 
-import argparse
+import sys
+
+if __name__ == "__main__":  # before the imports below, which take most of a second
+    from infra.cli import guard_start
+
+    guard_start()
+
 import json
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from infra.cli import OneLineParser, run, scratch_dir, uninterrupted
 from infra.offline import mocks, program, stackfile
 from infra.paths import ROOT
 from infra.settings import PROJECT, ConfigError
@@ -67,23 +73,32 @@ def check_out(out: Path | str) -> Path:
     return target
 
 
-def write(render: program.Render, out: Path) -> None:
-    """Writes the render to ``out`` atomically: a failed write leaves ``out`` as it was."""
+def write(render: program.Render, out: Path, contexts: Path | None = None) -> None:
+    """Writes the render (and the staged build ``contexts``) to ``out`` atomically: a failed or
+    interrupted write leaves ``out`` as it was."""
     target = check_out(out)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
-    except OSError as err:
-        raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
-    try:
-        _write_files(render, staging)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except OSError as err:
-        raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with uninterrupted(f"the render was written to {out}"):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
+        except OSError as err:
+            raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
+        try:
+            _write_files(render, staging)
+            if contexts is not None and contexts.is_dir():
+                shutil.copytree(contexts, staging / "build-contexts", dirs_exist_ok=True)
+            if target.exists():
+                # Swap by renames: an earlier render is removed once the new one is in place.
+                old = Path(tempfile.mkdtemp(prefix=".render-old-", dir=target.parent))
+                target.rename(old / "render")
+                staging.rename(target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                staging.rename(target)
+        except OSError as err:
+            raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def document(render: program.Render) -> dict[str, Any]:
@@ -143,17 +158,16 @@ def render(
     if out is None:
         return program.run(config)
     target = check_out(out)
-    with tempfile.TemporaryDirectory(prefix="gke-bluegreen-render-") as scratch:
-        contexts = Path(scratch) / "build-contexts"
+    with scratch_dir("gke-bluegreen-render-") as scratch:
+        contexts = scratch / "build-contexts"
         result = program.run(config, staging=contexts)
-        write(result, target)
-        shutil.copytree(contexts, target / "build-contexts", dirs_exist_ok=True)
+        write(result, target, contexts)
     return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit code."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m infra.offline.render", description=(__doc__ or "").split("\n")[0]
     )
     parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
@@ -181,9 +195,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (stackfile.StackFileError, ConfigError, OutError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
-        return 130
     kinds = len(result.manifests())
     print(
         f"rendered stack {args.stack}: {len(result.resources)} resources, {kinds} Kubernetes "
@@ -193,4 +204,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, "nothing written")

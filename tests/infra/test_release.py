@@ -324,3 +324,35 @@ def test_the_editor_refuses_what_it_cannot_round_trip(project: Path) -> None:
         path.write_text(text)
         with pytest.raises(ReleaseError, match=words):
             release.StackFile("imageview")
+
+
+@pytest.mark.parametrize("app", ["", "imageview\n", "nope"])
+def test_status_of_an_unknown_app_says_so(
+    project: Path, capsys: pytest.CaptureFixture[str], app: str
+) -> None:
+    assert release.main(["status", "--stack", "imageview", "--app", app]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no app {app!r}; apps: imageview" in err, err
+
+
+def test_a_stack_file_that_cannot_be_replaced_stays_whole(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project / "stacks/Pulumi.dev.yaml"
+    before = path.read_text()
+    file = release.StackFile("dev")
+    file.config()["gke-bluegreen:region"] = "somewhere"
+
+    def refuse(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", refuse)
+    with pytest.raises(
+        ReleaseError, match=r"cannot write Pulumi\.dev\.yaml: No space left on device"
+    ):
+        file.write()
+    assert path.read_text() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "Pulumi.dev.yaml",
+        "Pulumi.imageview.yaml",
+    ]

@@ -1,0 +1,125 @@
+"""infra/cli.py: a usage error of every command-line tool is one line and exit 2, in a fresh
+process, as a user meets it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.paths import ROOT
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["infra.offline.render", "--stack", "dev", "--out", "/nonexistent/x", "--bogus"],
+            "unrecognized arguments: --bogus",
+        ),
+        (["infra.offline.render"], "required: --stack, --out"),
+        (["infra.doctor"], "required: --stack"),
+        (["infra.release"], "required: command"),
+        (["infra.release", "launch"], "invalid choice: 'launch'"),
+        (
+            ["infra.release", "finish", "--stack", "dev", "--app", "kubia", "--idle-replicas", ""],
+            "--idle-replicas: invalid int value: ''",
+        ),
+        (
+            ["infra.release", "verify", "--stack", "dev", "--app", "kubia", "--requests", "1e3"],
+            "--requests: invalid int value: '1e3'",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(argv: list[str], words: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+    assert result.stderr.startswith("error: ") and "--help)" in result.stderr
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter with Ctrl-C at its default (as in a terminal)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def test_ctrl_c_while_starting_is_one_line() -> None:
+    result = _python(
+        "from infra.cli import guard_start\n"
+        "guard_start()\n"
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(30)\n"
+    )
+    assert (result.returncode, result.stderr) == (
+        130,
+        "interrupted: while starting, nothing done\n",
+    )
+
+
+def test_ctrl_c_inside_the_pulumi_program_is_one_line_and_leaves_no_scratch(
+    tmp_path: Path,
+) -> None:
+    """A real SIGINT, from another thread at a moment nobody chose, while the SDK's event loop
+    runs the program over and over (what a render or the release tool spends its time on). A
+    KeyboardInterrupt raised there was logged by asyncio or swallowed in a weakref callback and
+    the run went on; now the tool says one line, exits 130 and removes its scratch folders."""
+    result = _python(
+        "import os, signal, tempfile, threading\n"
+        f"tempfile.tempdir = {str(tmp_path)!r}\n"
+        "from infra.cli import run\n"
+        "from infra.offline import program, stackfile\n"
+        "config = stackfile.merged('dev', (), ())\n"
+        "def main():\n"
+        "    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        "    for _ in range(200):\n"
+        "        program.run(config)\n"
+        "    return 0\n"
+        "run(main, 'nothing written')\n"
+    )
+    assert (result.returncode, result.stderr) == (130, "interrupted: nothing written\n")
+    assert list(tmp_path.iterdir()) == [], "a scratch folder was left behind"
+
+
+def test_ctrl_c_waits_for_an_uninterrupted_block_then_says_what_it_did() -> None:
+    result = _python(
+        "import os, signal, sys\n"
+        "from infra.cli import run, uninterrupted\n"
+        "def main():\n"
+        "    with uninterrupted('the file was written'):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        print('block finished', flush=True)\n"
+        "    print('never here')\n"
+        "    return 0\n"
+        "run(main, 'nothing written')\n"
+    )
+    assert (result.returncode, result.stdout) == (130, "block finished\n")
+    assert result.stderr == "interrupted: the file was written\n"
+
+
+def test_a_usage_error_is_still_exit_2_under_run() -> None:
+    result = _python(
+        "from infra.cli import OneLineParser, run\n"
+        "run(lambda: OneLineParser(prog='tool').parse_args(['--x']) and 0, 'nothing')\n"
+    )
+    assert result.returncode == 2
+    assert result.stderr == "error: unrecognized arguments: --x (see tool --help)\n"
