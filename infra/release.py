@@ -43,8 +43,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import os
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -64,6 +62,7 @@ from infra.config import parse
 from infra.offline import program, stackfile
 from infra.offline.program import is_kubernetes_object as is_kubernetes
 from infra.paths import ROOT
+from infra.pulumi_cli import find_pulumi
 from infra.settings import COLORS, PROJECT, AppSettings, Color, ConfigError, Settings
 
 APPS_KEY = f"{PROJECT}:apps"
@@ -153,7 +152,7 @@ def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
                 f"--outputs {outputs_file}: not a JSON outputs file ({err})"
             ) from None
     else:
-        pulumi = shutil.which(os.environ.get("PULUMI", "pulumi"))
+        pulumi = find_pulumi()
         if pulumi is None:
             raise ReleaseError(
                 "the Pulumi CLI is not on PATH: install it, or pass --outputs FILE "
@@ -593,7 +592,7 @@ def run_step(step: Step, apply: bool, out: Callable[[str], None]) -> None:
 
 
 def pulumi_up(stack: str, message: str) -> None:
-    pulumi = shutil.which(os.environ.get("PULUMI", "pulumi"))
+    pulumi = find_pulumi()
     if pulumi is None:
         raise ReleaseError("--apply needs the Pulumi CLI on PATH")
     result = _run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message])
