@@ -50,10 +50,11 @@ policy-venv: ## the CrossGuard pack's own venv ($(POLICY)/.venv from its lock; P
 test: ## the test suite (pytest; ARGS=... passes arguments)
 	$(PY) -m pytest $(ARGS)
 
-lint: ## ruff, ruff format --check, mypy, actionlint
+lint: ## ruff, ruff format --check, mypy, import-linter's layer contracts, actionlint
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 	$(TOOLS)/actionlint
 
 doctor: ## what `pulumi up` on STACK still needs on this machine and in the stack file

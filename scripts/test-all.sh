@@ -7,6 +7,7 @@ bash scripts/install.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 # The program's suite on the oldest Pulumi SDK the ranges allow (requirements-oldest.in).
 .venv-oldest/bin/python -m pytest -q -p no:cacheprovider tests/infra tests/stacks
 .venv/bin/python -m pytest "$@"
