@@ -3,9 +3,9 @@
 import pulumi
 
 from infra import config
-from infra.image import color_images, smoke_image
-from infra.platform import deploy_target
-from infra.workload import BlueGreenApp, BlueGreenAppArgs
+from infra.components.image import color_images, smoke_image
+from infra.components.platform import deploy_target
+from infra.components.workload import BlueGreenApp, BlueGreenAppArgs
 
 settings = config.load()
 platform = deploy_target(settings)
@@ -20,10 +20,10 @@ for app in settings.apps.values():
             app=app,
             images=images,
             secret_values=settings.secrets.by_color(app.name),
-            provider=platform.provider,
             smoke_image=smoke,
             await_load_balancer=platform.has_load_balancers,
         ),
+        opts=pulumi.ResourceOptions(providers=[platform.kubernetes]),
     )
     apps[app.name] = {**workload.summary, "images": images}
 

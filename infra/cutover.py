@@ -3,7 +3,7 @@ them. The one home of these rules; the workload and the Services only apply them
 
 A cutover is a change of ``activeColor`` alone: the live Service's ``color`` selector moves (S4's
 manual edit), in an order that never sends traffic to pods that are not ready (see
-:mod:`infra.workload`).
+:mod:`infra.components.workload`).
 """
 
 from __future__ import annotations

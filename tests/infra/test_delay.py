@@ -1,14 +1,15 @@
-"""infra/delay.py: the pause before the previous color scales down, as a dynamic resource: it
-sleeps only when the active color changes, and is wired between the live Service and the idle
-Deployment."""
+"""infra/delay.py: the provider of the scale-down pause sleeps only when the active color changes,
+and the state holds it by its module path (``infra.delay``), which must therefore not move."""
 
 from __future__ import annotations
 
 import base64
+import io
 import time
 from collections.abc import Callable
 
 import dill
+from pulumi.dynamic.dynamic import serialize_provider
 
 from infra.delay import DelayProvider
 from infra.offline.program import Render
@@ -16,6 +17,19 @@ from tests.helpers import plain
 
 Renderer = Callable[..., Render]
 DELAY = "pulumi-python:dynamic/release:ScaleDownDelay"
+
+
+def loaded(raw: bytes) -> tuple[object, list[tuple[str, str]]]:
+    """A pickle loaded as the dynamic provider host loads it, and the (module, name) pairs it
+    imported on the way."""
+    imported: list[tuple[str, str]] = []
+
+    class Recording(dill.Unpickler):
+        def find_class(self, module: str, name: str) -> object:
+            imported.append((module, name))
+            return super().find_class(module, name)
+
+    return Recording(io.BytesIO(raw)).load(), imported
 
 
 def test_create_is_instant_and_a_cutover_sleeps() -> None:
@@ -36,18 +50,23 @@ def test_create_is_instant_and_a_cutover_sleeps() -> None:
     assert time.monotonic() - started < 0.2, "no cutover, no pause"
 
 
-def test_it_sleeps_only_when_the_idle_color_scales_down(render_stack: Renderer) -> None:
-    prod = plain(render_stack("prod").of_type(DELAY)[0])
-    assert prod == {"active_color": "blue", "seconds": 30} | {"__provider": prod["__provider"]}
-    dev = plain(render_stack("dev").of_type(DELAY)[0])
-    assert dev["seconds"] == 0, "dev keeps both colors at full size: nothing to wait for"
-    slower = plain(
-        render_stack("prod", ["apps.imageview.scaleDownDelaySeconds=90"]).of_type(DELAY)[0]
-    )
-    assert slower["seconds"] == 90
-
-
-def test_the_provider_survives_serialization(render_stack: Renderer) -> None:
+def test_the_state_holds_the_provider_by_its_module_path(render_stack: Renderer) -> None:
     delay = render_stack("prod").of_type(DELAY)[0]
-    provider = dill.loads(base64.b64decode(plain(delay)["__provider"]))
-    assert type(provider).__name__ == "DelayProvider"
+    provider, imported = loaded(base64.b64decode(plain(delay)["__provider"]))
+    # By reference, not by value (no code in the state), under the path the stacks hold.
+    assert imported == [("infra.delay", "DelayProvider")]
+    assert type(provider) is DelayProvider
+
+
+def test_a_provider_pickled_by_value_is_told_apart() -> None:
+    """What the check above refuses: a class dill cannot import by path travels as code."""
+
+    def local() -> DelayProvider:
+        class Local(DelayProvider):
+            pass
+
+        return Local()
+
+    _, imported = loaded(base64.b64decode(serialize_provider(local())))
+    assert imported != [("infra.delay", "DelayProvider")]
+    assert ("dill._dill", "_create_type") in imported

@@ -1,4 +1,5 @@
-"""infra/service.py: the live Service selects the active color, the preview Service the idle one."""
+"""infra/components/service.py: the live Service selects the active color, the preview Service
+the idle one."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""infra/smoke.py: every color's smoke Job, what it asks, how it runs, and how a new release
-replaces it."""
+"""infra/components/smoke.py: every color's smoke Job, what it asks, how it runs, and how a new
+release replaces it."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ Pulumi.yaml sets ``pulumi:disable-default-providers`` for those packages, so the
 one that would fall back to a default provider, whose project or cluster is whatever the
 deployer's ambient credentials and kubeconfig point at (pulumi/pulumi
 ``pkg/resource/deploy/default_providers.go`` ``shouldDenyRequest`` at
-1b5949891b3cefcb9974752b24a5ecef0acc86c8). The GCP provider reaches the components as
-``ResourceOptions(providers=[...])``: a child takes its parent's provider for its package
+1b5949891b3cefcb9974752b24a5ecef0acc86c8). Each provider reaches the components that use it as
+``ResourceOptions(providers=[...])`` (GCP: the APIs, cluster and registry; Docker: each image;
+Kubernetes: each app): a child takes its parent's provider for its package
 (``sdk/python/lib/pulumi/resource.py`` ``Resource.__init__`` / ``_get_providers``, same commit).
 """
 
@@ -26,10 +27,10 @@ import pulumi_docker as docker
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from infra import apis
-from infra.cluster import Cluster, ClusterArgs
-from infra.image import ImageDestination, RegistryLogin
-from infra.registry import Registry, RegistryArgs
+from infra.components import apis
+from infra.components.cluster import Cluster, ClusterArgs
+from infra.components.image import ImageDestination, RegistryLogin
+from infra.components.registry import Registry, RegistryArgs
 from infra.settings import PROJECT, GkeTarget, Settings
 
 
@@ -37,8 +38,9 @@ from infra.settings import PROJECT, GkeTarget, Settings
 class Platform:
     """What the apps of a stack deploy with."""
 
-    provider: pulumi.ProviderResource
-    """The Kubernetes provider every Kubernetes object uses."""
+    kubernetes: pulumi.ProviderResource
+    """The Kubernetes provider every Kubernetes object uses: give it to the apps' components as
+    ``ResourceOptions(providers=[...])``."""
     images: ImageDestination
     """Where app images go."""
     has_load_balancers: bool = True
@@ -77,7 +79,7 @@ def deploy_target(settings: Settings) -> Platform:
         return _gke(target, labels(settings), builder)
     provider = k8s.Provider("local", context=target.kube_context)
     return Platform(
-        provider=provider,
+        kubernetes=provider,
         images=ImageDestination(repository_prefix="", login=None, provider=builder),
         has_load_balancers=False,
     )
@@ -130,7 +132,7 @@ def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider) ->
         opts=in_project,
     )
     return Platform(
-        provider=cluster.provider,
+        kubernetes=cluster.provider,
         images=ImageDestination(
             repository_prefix=registry.url.apply(lambda url: f"{url}/"),
             login=access_token_login(target.registry.host(target.project), google),

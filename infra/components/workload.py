@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra import cutover, hardening, naming, smoke
-from infra.delay import ScaleDownDelay, ScaleDownDelayArgs
-from infra.service import SKIP_AWAIT, AppService, AppServiceArgs
+from infra import cutover, hardening, naming
+from infra.components import smoke
+from infra.components.delay import ScaleDownDelay, ScaleDownDelayArgs
+from infra.components.service import SKIP_AWAIT, AppService, AppServiceArgs
 from infra.settings import AppSettings, Color, ColorSettings
 
 _core = k8s.core.v1
@@ -41,8 +42,6 @@ class BlueGreenAppArgs:
     """Image reference per color (a digest reference when pushed)."""
     secret_values: Mapping[Color, Mapping[str, pulumi.Output[str]]] | None
     """Per color, the secret values it reads (secret Outputs), when the app declares a Secret."""
-    provider: pulumi.ProviderResource
-    """Kubernetes provider."""
     smoke_image: pulumi.Input[str] | None = None
     """The smoke client's image (apps/smoke); ``None``: no smoke Jobs."""
     await_load_balancer: bool = True
@@ -57,7 +56,8 @@ class _Color:
 
 
 class BlueGreenApp(pulumi.ComponentResource):
-    """Both colors of one app and its Services."""
+    """Both colors of one app and its Services. Give it the Kubernetes provider as
+    ``ResourceOptions(providers=[...])``: every Kubernetes object below it takes that one."""
 
     deployments: dict[Color, k8s.apps.v1.Deployment]
     """Deployment per color."""
@@ -73,7 +73,6 @@ class BlueGreenApp(pulumi.ComponentResource):
     ) -> None:
         super().__init__("gke-bluegreen:infra:BlueGreenApp", name, None, opts)
         app = args.app
-        self._provider = args.provider
         self.deployments = {}
         # Active color first, then the Services, then the idle color (see module docstring).
         active = self._color(name, args, app.active_color, after=[])
@@ -82,7 +81,6 @@ class BlueGreenApp(pulumi.ComponentResource):
             AppServiceArgs(
                 app=app,
                 gate=active.gate,
-                provider=args.provider,
                 await_load_balancer=args.await_load_balancer,
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -109,7 +107,7 @@ class BlueGreenApp(pulumi.ComponentResource):
         self.register_outputs(self.summary)
 
     def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=depends_on)
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
     def _network_policy(self, name: str, app: AppSettings) -> None:
         """Both colors accept traffic on their serving port only (from anywhere: the load

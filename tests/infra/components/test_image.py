@@ -1,4 +1,5 @@
-"""infra/image.py: content tags, one build per source folder, pushed with a short-lived token."""
+"""infra/components/image.py: content tags, one build per source folder, pushed with a
+short-lived token."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""infra/workload.py: blue/green Deployments, per-color snapshots of config, hardened pods."""
+"""infra/components/workload.py: blue/green Deployments, per-color snapshots of config, hardened
+pods."""
 
 from __future__ import annotations
 
@@ -107,7 +108,8 @@ def test_network_policy_opens_only_the_serving_port(render_stack: Renderer, stac
 @pytest.mark.parametrize("stack", ["imageview", "dev", "prod", "local"])
 def test_each_color_has_a_disruption_budget_and_spreads(render_stack: Renderer, stack: str) -> None:
     """A node drain or upgrade takes at most one pod of a color at a time, and a color's pods
-    spread over nodes and zones (never kept apart from the other color: see infra/workload.py)."""
+    spread over nodes and zones (never kept apart from the other color: see
+    infra/components/workload.py)."""
     r = render_stack(stack)
     budgets = {
         m["metadata"]["name"]: m for m in r.manifests() if m["kind"] == "PodDisruptionBudget"

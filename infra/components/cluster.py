@@ -21,6 +21,8 @@ from infra.settings import ClusterSettings
 NODE_ROLE = "roles/container.defaultNodeServiceAccount"
 #: COS with containerd: the only Container-Optimized OS image GKE still offers (S4 said "cos").
 IMAGE_TYPE = "COS_CONTAINERD"
+#: What the nodes' access tokens may ask for; their service account's roles decide what they get.
+NODE_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,120 +66,9 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("gke-bluegreen:infra:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.after))
-        s = args.settings
-
-        account = gcp.serviceaccount.Account(
-            f"{name}-nodes",
-            project=args.project,
-            account_id=naming.node_service_account_id(s.name),
-            display_name=f"GKE nodes of {s.name}",
-            opts=child,
-        )
-        member = pulumi.Output.concat("serviceAccount:", account.email)
-        role = gcp.projects.IAMMember(
-            f"{name}-nodes-role", project=args.project, role=NODE_ROLE, member=member, opts=child
-        )
-
-        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        node_config = gcp.container.NodePoolNodeConfigArgs(
-            service_account=account.email,
-            oauth_scopes=scopes,
-            image_type=IMAGE_TYPE,
-            machine_type=s.machine_type,
-            disk_size_gb=s.disk_size_gb,
-            disk_type="pd-balanced",
-            spot=s.spot,
-            labels=args.labels,
-            metadata={"disable-legacy-endpoints": "true"},
-            workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                mode="GKE_METADATA"
-            ),
-            shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
-                enable_secure_boot=True, enable_integrity_monitoring=True
-            ),
-        )
-        private = (
-            gcp.container.ClusterPrivateClusterConfigArgs(
-                enable_private_nodes=True,
-                enable_private_endpoint=False,
-                master_ipv4_cidr_block=s.master_cidr,
-            )
-            if s.private_nodes
-            else None
-        )
-        authorized = (
-            gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
-                cidr_blocks=[
-                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
-                        cidr_block=n.cidr_block, display_name=n.display_name
-                    )
-                    for n in s.authorized_networks
-                ]
-            )
-            if s.authorized_networks
-            else None
-        )
-        autoscaling = (
-            gcp.container.NodePoolAutoscalingArgs(
-                min_node_count=s.min_nodes, max_node_count=s.max_nodes
-            )
-            if s.min_nodes is not None
-            else None
-        )
-
-        if s.private_nodes:
-            self._cloud_nat(name, args, child)
-
-        cluster = gcp.container.Cluster(
-            f"{name}-cluster",
-            name=s.name,
-            project=args.project,
-            location=s.location,
-            # The default pool is created then removed; give it the dedicated account too so
-            # not even that short-lived pool runs as the Compute default service account.
-            remove_default_node_pool=True,
-            initial_node_count=1,
-            node_config={
-                "service_account": account.email,
-                "oauth_scopes": scopes,
-                "image_type": IMAGE_TYPE,
-            },
-            networking_mode="VPC_NATIVE",
-            # Dataplane V2 (eBPF) enforces the apps' NetworkPolicies; it can only be chosen
-            # when a cluster is created.
-            datapath_provider="ADVANCED_DATAPATH",
-            ip_allocation_policy={},
-            release_channel={"channel": s.release_channel},
-            min_master_version=s.version,
-            workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
-            enable_shielded_nodes=True,
-            enable_legacy_abac=False,
-            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
-            logging_service="logging.googleapis.com/kubernetes",
-            monitoring_service="monitoring.googleapis.com/kubernetes",
-            private_cluster_config=private,
-            master_authorized_networks_config=authorized,
-            deletion_protection=s.deletion_protection,
-            resource_labels=args.labels,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*args.after, role], protect=args.keep
-            ),
-        )
-
-        gcp.container.NodePool(
-            f"{name}-pool",
-            name=naming.node_pool(s.name),
-            project=args.project,
-            location=s.location,
-            cluster=cluster.name,
-            node_count=s.node_count,
-            autoscaling=autoscaling,
-            version=s.version if s.release_channel == "UNSPECIFIED" else None,
-            management={"auto_repair": s.auto_repair, "auto_upgrade": s.auto_upgrade},
-            upgrade_settings={"max_surge": 1, "max_unavailable": 0},
-            node_config=node_config,
-            opts=child,
-        )
+        account, role = self._node_identity(name, args, child)
+        cluster = self._control_plane(name, args, account, role, child)
+        self._node_pool(name, args, cluster, account, child)
 
         self.name = cluster.name
         self.endpoint = cluster.endpoint
@@ -199,6 +90,98 @@ class Cluster(pulumi.ComponentResource):
             }
         )
 
+    def _node_identity(
+        self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions
+    ) -> tuple[gcp.serviceaccount.Account, gcp.projects.IAMMember]:
+        """The nodes' own service account and its one project role."""
+        cluster_name = args.settings.name
+        account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            project=args.project,
+            account_id=naming.node_service_account_id(cluster_name),
+            display_name=f"GKE nodes of {cluster_name}",
+            opts=child,
+        )
+        member = pulumi.Output.concat("serviceAccount:", account.email)
+        role = gcp.projects.IAMMember(
+            f"{name}-nodes-role", project=args.project, role=NODE_ROLE, member=member, opts=child
+        )
+        return account, role
+
+    def _control_plane(
+        self,
+        name: str,
+        args: ClusterArgs,
+        account: gcp.serviceaccount.Account,
+        role: gcp.projects.IAMMember,
+        child: pulumi.ResourceOptions,
+    ) -> gcp.container.Cluster:
+        """The cluster itself, created with no node pool of its own (and Cloud NAT first when its
+        nodes are private). It waits for the nodes' role, so no node starts without it."""
+        s = args.settings
+        if s.private_nodes:
+            self._cloud_nat(name, args, child)
+        return gcp.container.Cluster(
+            f"{name}-cluster",
+            name=s.name,
+            project=args.project,
+            location=s.location,
+            # The default pool is created then removed; give it the dedicated account too so
+            # not even that short-lived pool runs as the Compute default service account.
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config={
+                "service_account": account.email,
+                "oauth_scopes": NODE_SCOPES,
+                "image_type": IMAGE_TYPE,
+            },
+            networking_mode="VPC_NATIVE",
+            # Dataplane V2 (eBPF) enforces the apps' NetworkPolicies; it can only be chosen
+            # when a cluster is created.
+            datapath_provider="ADVANCED_DATAPATH",
+            ip_allocation_policy={},
+            release_channel={"channel": s.release_channel},
+            min_master_version=s.version,
+            workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
+            enable_shielded_nodes=True,
+            enable_legacy_abac=False,
+            master_auth={"client_certificate_config": {"issue_client_certificate": False}},
+            logging_service="logging.googleapis.com/kubernetes",
+            monitoring_service="monitoring.googleapis.com/kubernetes",
+            private_cluster_config=_private_cluster(s),
+            master_authorized_networks_config=_authorized_networks(s),
+            deletion_protection=s.deletion_protection,
+            resource_labels=args.labels,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.after, role], protect=args.keep
+            ),
+        )
+
+    def _node_pool(
+        self,
+        name: str,
+        args: ClusterArgs,
+        cluster: gcp.container.Cluster,
+        account: gcp.serviceaccount.Account,
+        child: pulumi.ResourceOptions,
+    ) -> gcp.container.NodePool:
+        """The one node pool, managed apart from the control plane."""
+        s = args.settings
+        return gcp.container.NodePool(
+            f"{name}-pool",
+            name=naming.node_pool(s.name),
+            project=args.project,
+            location=s.location,
+            cluster=cluster.name,
+            node_count=s.node_count,
+            autoscaling=_autoscaling(s),
+            version=s.version if s.release_channel == "UNSPECIFIED" else None,
+            management={"auto_repair": s.auto_repair, "auto_upgrade": s.auto_upgrade},
+            upgrade_settings={"max_surge": 1, "max_unavailable": 0},
+            node_config=_node_config(s, account.email, args.labels),
+            opts=child,
+        )
+
     def _cloud_nat(self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions) -> None:
         """Private nodes have no public IP; Cloud NAT gives them egress."""
         router = gcp.compute.Router(
@@ -218,6 +201,65 @@ class Cluster(pulumi.ComponentResource):
             log_config={"enable": True, "filter": "ERRORS_ONLY"},
             opts=child,
         )
+
+
+def _node_config(
+    s: ClusterSettings, account: pulumi.Input[str], labels: dict[str, str]
+) -> gcp.container.NodePoolNodeConfigArgs:
+    """The pool's nodes: the dedicated account, shielded, Workload Identity's metadata server."""
+    return gcp.container.NodePoolNodeConfigArgs(
+        service_account=account,
+        oauth_scopes=NODE_SCOPES,
+        image_type=IMAGE_TYPE,
+        machine_type=s.machine_type,
+        disk_size_gb=s.disk_size_gb,
+        disk_type="pd-balanced",
+        spot=s.spot,
+        labels=labels,
+        metadata={"disable-legacy-endpoints": "true"},
+        workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+            mode="GKE_METADATA"
+        ),
+        shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+            enable_secure_boot=True, enable_integrity_monitoring=True
+        ),
+    )
+
+
+def _private_cluster(s: ClusterSettings) -> gcp.container.ClusterPrivateClusterConfigArgs | None:
+    """Private nodes (no public IPs) behind a public control plane endpoint, when asked for."""
+    if not s.private_nodes:
+        return None
+    return gcp.container.ClusterPrivateClusterConfigArgs(
+        enable_private_nodes=True,
+        enable_private_endpoint=False,
+        master_ipv4_cidr_block=s.master_cidr,
+    )
+
+
+def _authorized_networks(
+    s: ClusterSettings,
+) -> gcp.container.ClusterMasterAuthorizedNetworksConfigArgs | None:
+    """Who may reach the control plane, when the stack names networks."""
+    if not s.authorized_networks:
+        return None
+    return gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+        cidr_blocks=[
+            gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                cidr_block=n.cidr_block, display_name=n.display_name
+            )
+            for n in s.authorized_networks
+        ]
+    )
+
+
+def _autoscaling(s: ClusterSettings) -> gcp.container.NodePoolAutoscalingArgs | None:
+    """The pool's size range, when the stack sets one (else ``nodeCount`` fixes it)."""
+    if s.min_nodes is None:
+        return None
+    return gcp.container.NodePoolAutoscalingArgs(
+        min_node_count=s.min_nodes, max_node_count=s.max_nodes
+    )
 
 
 def kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:

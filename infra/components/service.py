@@ -27,8 +27,6 @@ class AppServiceArgs:
     gate: pulumi.Resource
     """What the live Service waits for: the active color's smoke Job (it completes only once the
     color answers), or its Deployment when smoke checks are off."""
-    provider: pulumi.ProviderResource
-    """Kubernetes provider."""
     await_load_balancer: bool = True
     """Wait for a LoadBalancer Service's address. False where no load balancer controller runs
     (Minikube without ``minikube tunnel``), so ``pulumi up`` finishes there."""
@@ -42,7 +40,8 @@ SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
 class AppService(pulumi.ComponentResource):
-    """Live Service (seed type and port) and ClusterIP preview Service."""
+    """Live Service (seed type and port) and ClusterIP preview Service; both take the Kubernetes
+    provider of the component's parent (or its own ``providers``)."""
 
     live: k8s.core.v1.Service
     """The Service users reach."""
@@ -80,9 +79,7 @@ class AppService(pulumi.ComponentResource):
                 selector=cutover.selector(app, app.active_color),
                 ports=[port],
             ),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[args.gate]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.gate]),
         )
         preview = k8s.core.v1.Service(
             naming.preview_service_resource(name),
@@ -98,7 +95,7 @@ class AppService(pulumi.ComponentResource):
                 selector=cutover.selector(app, cutover.idle_color(app)),
                 ports=[port],
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         if app.service.type == "LoadBalancer":
             ingress = self.live.status.load_balancer.ingress

@@ -1,4 +1,5 @@
-"""infra/cluster.py: cluster without default pool, managed node pool, least-privilege nodes."""
+"""infra/components/cluster.py: cluster without default pool, managed node pool,
+least-privilege nodes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.cluster import NODE_ROLE, kubeconfig
+from infra.components.cluster import NODE_ROLE, kubeconfig
 from infra.offline.program import Render
 from tests.helpers import CLUSTER, NODE_POOL, one, plain
 

@@ -1,5 +1,5 @@
-"""infra/apis.py: the APIs a stack uses are enabled before anything that needs them, and never
-disabled by `pulumi destroy`."""
+"""infra/components/apis.py: the APIs a stack uses are enabled before anything that needs them,
+and never disabled by `pulumi destroy`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""infra/platform.py: every GCP, Kubernetes and Docker resource and invoke goes through a provider
-the program registers (Pulumi.yaml disables the default ones), the providers are the stack's, and
-what each stack keeps from deletion.
+"""infra/components/platform.py: every GCP, Kubernetes and Docker resource and invoke goes through
+a provider the program registers (Pulumi.yaml disables the default ones), the providers are the
+stack's, and what each stack keeps from deletion.
 
 The engine's rule is ported from pulumi/pulumi at 1b5949891b3cefcb9974752b24a5ecef0acc86c8:
 ``pkg/resource/deploy/default_providers.go`` ``shouldDenyRequest`` (which packages

@@ -74,7 +74,8 @@ def job(
     opts: pulumi.ResourceOptions,
 ) -> k8s.batch.v1.Job:
     """Registers the Job that runs the smoke client ``image`` against the color, which runs
-    ``target``; ``opts`` carries the parent, provider and what it waits for."""
+    ``target``; ``opts`` carries the parent (whose Kubernetes provider it takes) and what it
+    waits for."""
     labels = {**cutover.app_labels(app), "role": "smoke", "target-color": color}
     job_name = pulumi.Output.all(target, image).apply(
         lambda refs: naming.smoke_job(app, color, fingerprint(app, color, refs[0], refs[1]))

@@ -1,4 +1,5 @@
-"""infra/registry.py: repository, node read access, public read only on opt-in, legacy ACLs."""
+"""infra/components/registry.py: repository, node read access, public read only on opt-in,
+legacy ACLs."""
 
 from __future__ import annotations
 
