@@ -1,9 +1,9 @@
-"""CrossGuard entry point: the rules of ``rules.py`` as a Pulumi PolicyPack.
+"""CrossGuard entry point: the rules of the ``rules`` package (``RULES``) as a Pulumi PolicyPack.
 
 The Pulumi CLI runs this file (``pulumi preview --policy-pack policy``) in the pack's own venv,
-with the pack directory first on ``sys.path`` — hence ``import rules`` rather than
+with the pack directory first on ``sys.path`` — hence ``from rules import …`` rather than
 ``policy.rules``. The engine passes the stack name and its config in ``PULUMI_STACK`` and
-``PULUMI_CONFIG``; a rule that needs them gets them in a :class:`rules.Context`.
+``PULUMI_CONFIG``; a rule that needs them gets them in a :class:`rules.model.Context`.
 
 Constructing the PolicyPack starts its gRPC server on loopback, prints the port and serves until
 the engine stops it.
@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi.runtime
-import rules
 from pulumi_policy import (
     EnforcementLevel,
     PolicyPack,
@@ -27,29 +26,31 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from rules import RULES
+from rules.model import PROD_STACK, Context, Level, Options, Rule, parse_config
 
 LEVELS = {
-    rules.Level.MANDATORY: EnforcementLevel.MANDATORY,
-    rules.Level.ADVISORY: EnforcementLevel.ADVISORY,
+    Level.MANDATORY: EnforcementLevel.MANDATORY,
+    Level.ADVISORY: EnforcementLevel.ADVISORY,
 }
 
 
 @functools.cache
-def context() -> rules.Context:
+def context() -> Context:
     """The stack being previewed (the engine starts one pack process per stack).
 
     An unknown stack is treated as prod, so the pack fails closed.
     """
-    config: Mapping[str, Any] = rules.parse_config(pulumi.runtime.get_config_env())
-    return rules.Context(stack=os.environ.get("PULUMI_STACK") or rules.PROD_STACK, config=config)
+    config: Mapping[str, Any] = parse_config(pulumi.runtime.get_config_env())
+    return Context(stack=os.environ.get("PULUMI_STACK") or PROD_STACK, config=config)
 
 
-def resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
+def resource_policy(rule: Rule) -> ResourceValidationPolicy:
     """One rule's per-resource check as a CrossGuard resource policy."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        # CrossGuard hands over `protect` but not `retainOnDelete` (rules.Options).
-        options = rules.Options(protect=args.opts.protect)
+        # CrossGuard hands over `protect` but not `retainOnDelete` (rules.model.Options).
+        options = Options(protect=args.opts.protect)
         for message in rule.resource_messages(args.resource_type, args.props, options, context()):
             report_violation(f"{rule.name}: {message}", None)
 
@@ -61,7 +62,7 @@ def resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
     )
 
 
-def stack_policy(rule: rules.Rule) -> StackValidationPolicy:
+def stack_policy(rule: Rule) -> StackValidationPolicy:
     """One rule's stack-config check as a CrossGuard stack policy."""
     check = rule.stack_check
     assert check is not None
@@ -81,9 +82,9 @@ def stack_policy(rule: rules.Rule) -> StackValidationPolicy:
 def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     """Every rule, plus a stack policy for each rule with a stack-config check."""
     out: list[ResourceValidationPolicy | StackValidationPolicy] = [
-        resource_policy(r) for r in rules.RULES
+        resource_policy(r) for r in RULES
     ]
-    out += [stack_policy(r) for r in rules.RULES if r.stack_check is not None]
+    out += [stack_policy(r) for r in RULES if r.stack_check is not None]
     return out
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policy.rules import RULES, Context, Level, Options, Rule
+from policy.rules import RULES
+from policy.rules.model import Context, Level, Options, Rule
 
 
 @dataclass(frozen=True, kw_only=True)

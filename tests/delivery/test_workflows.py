@@ -345,7 +345,7 @@ def code_owners(path: str) -> list[str]:
 @pytest.mark.parametrize(
     "path",
     [
-        "policy/rules.py",
+        "policy/rules/__init__.py",
         "policy/requirements.txt",
         ".github/workflows/pulumi-up.yml",
         ".github/CODEOWNERS",

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from policy.offline import Render, evaluate, load_render
-from policy.rules import REPOSITORY, Level
+from policy.rules.model import REPOSITORY, Level
 from tests.delivery.renders import ROOT, render, stacks
 
 
