@@ -19,6 +19,7 @@ if __name__ == "__main__":  # before the imports below, which take most of a sec
 
     guard_start()
 
+import argparse
 import os
 import re
 import shutil
@@ -28,10 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from infra import pulumi_cli
 from infra.cli import OneLineParser, run
 from infra.config import secrets as secrets_section
+from infra.config.load import gke_project
 from infra.offline import program, stackfile
-from infra.settings import PROJECT, ConfigError
+from infra.settings import ConfigError
 
 #: The oldest Pulumi CLI this project supports: object-typed config keys in Pulumi.yaml need
 #: 3.187 (pulumi/pulumi#20132); README and the workflows state the version CI pins (3.272.0).
@@ -40,6 +43,34 @@ MIN_PULUMI = (3, 187, 0)
 #: ``BuilderBuildKit``), which the engine serves from 18.09 on.
 MIN_DOCKER = (18, 9, 0)
 TIMEOUT_S = 20
+INSTALL_PULUMI = "curl -fsSL https://get.pulumi.com | sh"
+
+DESCRIPTION = """\
+Before `pulumi up --stack STACK`: checks what this machine and the stack still
+need, one line each: the Pulumi CLI and its backend login, Docker with
+BuildKit, for GKE stacks the GKE auth plugin and GCP credentials, then the
+stack file as the Pulumi CLI checks it, its config as the program checks it
+(an offline render) and its app secrets (set, encrypted, decryptable). Each
+line is ok, MISSING with the command that fixes it, or "not checked" for what
+only the cloud can answer. It only reads: nothing is changed."""
+
+EPILOG = """\
+the usual sequence:
+  python -m infra.doctor --stack dev   fix each MISSING line, run it again
+  make preview STACK=dev               pulumi preview with the policy pack
+  make up STACK=dev                    pulumi up with the policy pack
+
+environment:
+  PULUMI                    the Pulumi CLI to check and run: a path or a
+                            command name (default: pulumi on PATH)
+  PULUMI_CONFIG_PASSPHRASE  decrypts a passphrase stack's secrets (or
+                            PULUMI_CONFIG_PASSPHRASE_FILE)
+  GOOGLE_APPLICATION_CREDENTIALS
+                            GCP credentials (default: gcloud's application
+                            default credentials in ~/.config/gcloud)
+
+exit status: 0 nothing missing, 1 something missing, 2 a bad argument,
+130 interrupted"""
 
 Status = Literal["ok", "MISSING", "not checked"]
 
@@ -79,80 +110,100 @@ def _shown(version: tuple[int, int, int]) -> str:
 
 
 class Doctor:
-    """The checks, with the machine's tools and environment injectable for tests."""
+    """The checks, with the machine's tools and environment injectable for tests: tools are
+    looked up on ``env``'s PATH (``which``), the Pulumi CLI by ``find_pulumi(env)`` (``$PULUMI``
+    first), and run with ``run``."""
 
     def __init__(
         self,
         stack: str,
         *,
         run: Run = run_tool,
-        which: Callable[[str], str | None] = shutil.which,
+        which: Callable[[str], str | None] | None = None,
+        find_pulumi: Callable[[Mapping[str, str]], str | None] = pulumi_cli.find_pulumi,
         env: Mapping[str, str] | None = None,
         home: Path | None = None,
     ) -> None:
         self.stack = stack
         self.run = run
-        self.which = which
         self.env = dict(os.environ if env is None else env)
+        self.which = which or (lambda name: shutil.which(name, path=self.env.get("PATH")))
+        self.find_pulumi = find_pulumi
         self.home = home or Path.home()
         self.findings: list[Finding] = []
-        self.values: dict[str, Any] = {}
 
     def add(self, status: Status, what: str, detail: str) -> None:
         self.findings.append(Finding(status, what, detail))
 
     # ----------------------------------------------------------------- machine
 
-    def pulumi_cli(self) -> bool:
-        if not self.which("pulumi"):
+    def pulumi_cli(self) -> str | None:
+        """The Pulumi CLI to run when it is there and new enough, else None (and why)."""
+        path = self.find_pulumi(self.env)
+        if path is None:
+            self._no_pulumi()
+            return None
+        result = self.run([path, "version"])
+        version = _version(result.stdout) if result and result.returncode == 0 else None
+        if version is None:
             self.add(
                 "MISSING",
                 "Pulumi CLI",
-                "not on PATH; install it: curl -fsSL https://get.pulumi.com | sh "
-                f"(>= {_shown(MIN_PULUMI)})",
+                f"`{path} version` did not answer; reinstall it: {INSTALL_PULUMI}",
             )
-            return False
-        result = self.run(["pulumi", "version"])
-        version = _version(result.stdout) if result and result.returncode == 0 else None
-        if version is None:
-            self.add("MISSING", "Pulumi CLI", "`pulumi version` did not answer; reinstall it")
-            return False
+            return None
         if version < MIN_PULUMI:
             self.add(
                 "MISSING",
                 "Pulumi CLI",
-                f"{_shown(version)} is older than {_shown(MIN_PULUMI)}; upgrade: "
-                "curl -fsSL https://get.pulumi.com | sh",
+                f"{path} is {_shown(version)}, older than {_shown(MIN_PULUMI)}; upgrade: "
+                f"{INSTALL_PULUMI}",
             )
-            return False
-        self.add("ok", "Pulumi CLI", f"{_shown(version)} (>= {_shown(MIN_PULUMI)})")
-        return True
+            return None
+        self.add("ok", "Pulumi CLI", f"{_shown(version)} (>= {_shown(MIN_PULUMI)}) at {path}")
+        return path
 
-    def backend(self, cli: bool) -> None:
-        if not cli:
-            self.add("not checked", "Pulumi backend", "needs the Pulumi CLI")
+    def _no_pulumi(self) -> None:
+        if self.env.get(pulumi_cli.ENV):
+            self.add(
+                "MISSING",
+                "Pulumi CLI",
+                f"{pulumi_cli.ENV}={pulumi_cli.wanted(self.env)} names no executable; point it "
+                "at the Pulumi CLI, or unset it to use pulumi on PATH",
+            )
+        else:
+            self.add(
+                "MISSING",
+                "Pulumi CLI",
+                f"not on PATH; install it (>= {_shown(MIN_PULUMI)}): {INSTALL_PULUMI}",
+            )
+
+    def backend(self, pulumi: str | None) -> None:
+        if pulumi is None:
+            self.add("not checked", "Pulumi backend", "needs the Pulumi CLI (see above)")
             return
-        result = self.run(["pulumi", "whoami", "--verbose", "--non-interactive"])
+        result = self.run([pulumi, "whoami", "--verbose", "--non-interactive"])
         if result is None or result.returncode != 0:
             self.add(
                 "MISSING",
                 "Pulumi backend",
-                "not logged in: pulumi login --local (a file backend) or "
-                "pulumi login gs://<bucket> (a team's)",
+                "not logged in; run: pulumi login --local (state in files on this machine) or "
+                "pulumi login gs://<bucket> (a team's state in a GCS bucket)",
             )
             return
         url = re.search(r"Backend URL:\s*(\S+)", result.stdout)
         self.add("ok", "Pulumi backend", f"logged in ({url[1] if url else 'backend reachable'})")
 
     def docker(self) -> None:
-        if not self.which("docker"):
+        docker = self.which("docker")
+        if docker is None:
             self.add(
                 "MISSING",
                 "Docker with BuildKit",
                 "`docker` not on PATH; install Docker Engine (it builds the app images)",
             )
             return
-        result = self.run(["docker", "version", "--format", "{{.Server.Version}}"])
+        result = self.run([docker, "version", "--format", "{{.Server.Version}}"])
         version = _version(result.stdout) if result and result.returncode == 0 else None
         if version is None:
             self.add(
@@ -179,6 +230,15 @@ class Doctor:
                 "gke-gcloud-auth-plugin",
                 "not on PATH; install: gcloud components install gke-gcloud-auth-plugin",
             )
+        self.gcp_credentials(project)
+        self.add(
+            "not checked",
+            "project APIs",
+            f"serviceusage.googleapis.com must be on in {project} to enable the rest (it is on "
+            f"new projects); see: gcloud services list --enabled --project {project}",
+        )
+
+    def gcp_credentials(self, project: str) -> None:
         adc = self.env.get("GOOGLE_APPLICATION_CREDENTIALS") or str(
             self.home / ".config" / "gcloud" / "application_default_credentials.json"
         )
@@ -208,7 +268,11 @@ class Doctor:
         try:
             merged = stackfile.merged(self.stack)
         except stackfile.StackFileError as err:
-            self.add("MISSING", "Pulumi CLI checks", f"the CLI would stop: {err}")
+            self.add(
+                "MISSING",
+                "Pulumi CLI checks",
+                f"pulumi up would stop before the program runs: {err}",
+            )
             return None
         self.add(
             "ok",
@@ -222,7 +286,11 @@ class Doctor:
         try:
             render = program.run(merged)
         except ConfigError as err:
-            self.add("MISSING", "stack config", str(err))
+            self.add(
+                "MISSING",
+                "stack config",
+                f"pulumi up would stop before creating anything: {err}",
+            )
             return
         self.add(
             "ok",
@@ -231,61 +299,66 @@ class Doctor:
         )
 
     def secrets(self) -> None:
+        """The values of each declared app Secret: set and encrypted, and a provider that
+        decrypts them."""
         try:
             document = stackfile.stack_document(self.stack)
         except stackfile.StackFileError as err:
-            self.add("not checked", "secrets", f"the stack file cannot be read: {err}")
+            self.add("not checked", "secrets", f"needs a stack file that can be read: {err}")
             return
-        config = document.get("config") or {}
-        apps = config.get(f"{PROJECT}:apps") or {}
-        declared = {
-            app: spec["secret"]["keys"]
-            for app, spec in apps.items()
-            if isinstance(spec, dict)
-            and isinstance(spec.get("secret"), dict)
-            and isinstance(spec["secret"].get("keys"), list)
-        }
+        config = stackfile.config_of(document)
+        declared = secrets_section.declared_keys(config)
         if not declared:
             self.add("ok", "secrets", "no app declares a Secret")
             return
-        stored = config.get(f"{PROJECT}:{secrets_section.KEY}") or {}
-        missing: list[str] = []
-        plain: list[str] = []
+        self._secret_values(config, declared)
+        self._secrets_provider(document)
+
+    def _secret_values(
+        self, config: Mapping[str, Any], declared: Mapping[str, tuple[str, ...]]
+    ) -> None:
+        unset: list[tuple[str, str]] = []
+        plain: list[tuple[str, str]] = []
         for app, keys in declared.items():
-            values = stored.get(app) if isinstance(stored, dict) else None
             for key in keys:
-                value = values.get(key) if isinstance(values, dict) else None
+                value = secrets_section.stored(config, app, key)
                 if value is None:
-                    missing.append(f"{app}.{key}")
+                    unset.append((app, key))
                 elif not stackfile.has_secure(value):
-                    plain.append(f"{app}.{key}")
-        provider = (
-            "secretsprovider" in document
-            or "encryptionsalt" in document
-            or "encryptedkey" in document
-        )
+                    plain.append((app, key))
+        stack = f"--stack {self.stack}"
         if plain:
+            app, key = plain[0]
             self.add(
                 "MISSING",
                 "secrets",
-                f"secrets.{plain[0]} is plaintext in the stack file; remove it, then: "
-                f"{secrets_section.set_command(*plain[0].split('.', 1))} --stack {self.stack}",
+                f"secrets.{app}.{key} is plaintext in the stack file; remove it (pulumi config rm "
+                f"--path '{secrets_section.KEY}.{app}.{key}' {stack}), then set it encrypted: "
+                f"{secrets_section.set_command(app, key)} {stack}",
             )
-        elif missing:
+        elif unset:
+            app, key = unset[0]
+            more = f" (and {len(unset) - 1} more)" if len(unset) > 1 else ""
             self.add(
                 "MISSING",
                 "secrets",
-                f"secrets.{missing[0]} is not set"
-                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-                + f"; run: {secrets_section.set_command(*missing[0].split('.', 1))} "
-                f"--stack {self.stack}",
+                f"secrets.{app}.{key} is not set{more}; run: "
+                f"{secrets_section.set_command(app, key)} {stack}",
             )
         else:
             self.add("ok", "secrets", f"{sum(map(len, declared.values()))} set, encrypted")
-        self._secrets_provider(document, provider)
 
-    def _secrets_provider(self, document: Mapping[str, Any], provider: bool) -> None:
-        if not provider:
+    def _secrets_provider(self, document: Mapping[str, Any]) -> None:
+        if "encryptionsalt" in document:
+            self._passphrase()
+        elif "secretsprovider" in document or "encryptedkey" in document:
+            self.add(
+                "not checked",
+                "secrets provider",
+                f"{document.get('secretsprovider') or 'a key service'}: decrypting needs access "
+                "to the key",
+            )
+        else:
             self.add(
                 "MISSING",
                 "secrets provider",
@@ -293,55 +366,57 @@ class Doctor:
                 "--secrets-provider passphrase (or gcpkms://projects/P/locations/L/keyRings/R/"
                 "cryptoKeys/K)",
             )
-        elif "encryptionsalt" in document:
-            if self.env.get("PULUMI_CONFIG_PASSPHRASE") or self.env.get(
-                "PULUMI_CONFIG_PASSPHRASE_FILE"
-            ):
-                self.add("ok", "secrets provider", "passphrase, PULUMI_CONFIG_PASSPHRASE is set")
-            else:
-                self.add(
-                    "MISSING",
-                    "secrets provider",
-                    "passphrase: export PULUMI_CONFIG_PASSPHRASE (or _FILE) to decrypt them",
-                )
+
+    def _passphrase(self) -> None:
+        if self.env.get("PULUMI_CONFIG_PASSPHRASE") or self.env.get(
+            "PULUMI_CONFIG_PASSPHRASE_FILE"
+        ):
+            self.add("ok", "secrets provider", "passphrase, PULUMI_CONFIG_PASSPHRASE is set")
         else:
             self.add(
-                "not checked",
+                "MISSING",
                 "secrets provider",
-                f"{document.get('secretsprovider')}: decrypting needs access to the key",
+                "passphrase: export PULUMI_CONFIG_PASSPHRASE (or _FILE) to decrypt them",
             )
 
     # ----------------------------------------------------------------- all
 
     def check(self) -> list[Finding]:
-        cli = self.pulumi_cli()
-        self.backend(cli)
+        pulumi = self.pulumi_cli()
+        self.backend(pulumi)
         self.docker()
         merged = self.cli_checks()
         if merged is None:
-            self.add("not checked", "stack config", "needs the CLI checks to pass first")
-            self.secrets()
-            return self.findings
-        platform = merged.values.get(f"{PROJECT}:platform")
-        if platform == "gke":
-            self.gke_tools(str(merged.values.get(f"{PROJECT}:project") or "(unset)"))
-            self.add(
-                "not checked",
-                "project APIs",
-                "serviceusage.googleapis.com must be on to enable the rest (it is by default)",
-            )
-        self.config(merged)
+            self.add("not checked", "stack config", "needs the Pulumi CLI checks to pass first")
+        else:
+            project = gke_project(merged.values)
+            if project is not None:
+                self.gke_tools(project or "PROJECT")
+            self.config(merged)
         self.secrets()
         return self.findings
 
 
+def parser() -> OneLineParser:
+    """The command line: what ``--help`` shows."""
+    parser = OneLineParser(
+        prog="python -m infra.doctor",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--stack",
+        required=True,
+        help="the stack `pulumi up` will deploy: the name of its file stacks/Pulumi.<stack>.yaml "
+        f"({stackfile.stack_names_shown()}); required",
+    )
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the exit code."""
-    parser = OneLineParser(
-        prog="python -m infra.doctor", description=(__doc__ or "").split("\n")[0]
-    )
-    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         stackfile.stack_file(args.stack)
     except stackfile.StackFileError as err:
@@ -353,10 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(finding.line())
     missing = [f for f in findings if f.status == "MISSING"]
     unchecked = [f for f in findings if f.status == "not checked"]
-    print(
-        f"{len(missing)} missing, {len(unchecked)} not checked offline, "
-        f"{len(findings) - len(missing) - len(unchecked)} ok"
+    ready = len(findings) - len(missing) - len(unchecked)
+    after = (
+        "fix each MISSING line, then run the doctor again"
+        if missing
+        else f"next: make preview STACK={args.stack}, then make up STACK={args.stack}"
     )
+    print(f"{len(missing)} missing, {len(unchecked)} not checked offline, {ready} ok; {after}")
     return 1 if missing else 0
 
 

@@ -86,6 +86,15 @@ def parse(
     return Settings(stack=stack, target=target, apps=MappingProxyType(apps), secrets=secret_values)
 
 
+def gke_project(values: Mapping[str, object]) -> str | None:
+    """Where a stack deploys, read before :func:`parse` checks the rest, for the tools that pick
+    their checks by it: the GCP project ("" when unset) when its ``platform`` is gke, None when it
+    is another. ``values`` are the stack's config by full key, Pulumi.yaml's defaults merged."""
+    if values.get(f"{PROJECT}:platform") != "gke":
+        return None
+    return str(values.get(f"{PROJECT}:project") or "")
+
+
 def load() -> Settings:
     """Reads the current stack's config and returns validated settings; raises
     :class:`ConfigError` (one line) before any resource is registered."""

@@ -10,10 +10,14 @@ from collections.abc import Callable, Mapping
 
 import pulumi
 
-from infra.settings import COLORS, AppSettings, ConfigError, SecretValues
+from infra.settings import COLORS, PROJECT, AppSettings, ConfigError, SecretValues
 
 #: The top-level key that holds every app secret; the only key that may be set with --secret.
 KEY = "secrets"
+#: :data:`KEY` as the stack file and the engine name it.
+FULL_KEY = f"{PROJECT}:{KEY}"
+#: Where the apps, and so the keys each app's Secret declares, live.
+_APPS_KEY = f"{PROJECT}:apps"
 
 
 def set_command(app: str, key: str) -> str:
@@ -36,6 +40,69 @@ def as_text(value: object) -> str | None:
 
 #: Under ``secrets.<app>``, the per-color copies the release tool pins: ``colors.<color>.<key>``.
 COLORS_KEY = "colors"
+
+
+def declared_keys(config: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """The keys each app's Secret declares (``apps.<app>.secret.keys``), by app in file order.
+
+    ``config`` is a stack's config by full key (``gke-bluegreen:apps``) as the stack file holds it,
+    before :func:`parse`: the doctor and the offline render read it there. An app whose entry does
+    not have that shape is left out, and so is a key that is not text; :func:`parse` refuses both
+    with the key's name.
+    """
+    apps = config.get(_APPS_KEY)
+    if not isinstance(apps, Mapping):
+        return {}
+    declared: dict[str, tuple[str, ...]] = {}
+    for app, spec in apps.items():
+        secret = spec.get("secret") if isinstance(spec, Mapping) else None
+        keys = secret.get("keys") if isinstance(secret, Mapping) else None
+        if isinstance(keys, list):
+            declared[app] = tuple(k for k in keys if isinstance(k, str))
+    return declared
+
+
+def stored(config: Mapping[str, object], app: str, key: str) -> object:
+    """What ``config`` (as for :func:`declared_keys`) holds at ``secrets.<app>.<key>``: the
+    value as the stack file has it (an encrypted one is its ``{secure: ...}`` object), None when
+    it is unset."""
+    values = config.get(FULL_KEY)
+    for name in (app, key):
+        values = values.get(name) if isinstance(values, Mapping) else None
+    return values
+
+
+def with_placeholders(config: Mapping[str, object]) -> dict[str, object] | None:
+    """The ``secrets`` object of ``config`` (as for :func:`declared_keys`, encrypted values
+    dropped) with a placeholder for every declared key that has no value, at the app's level and
+    in each color's copy: what the offline render gives the program in place of values it cannot
+    decrypt. None when ``secrets`` is not an object; values of another wrong shape are left as they
+    are, for :func:`parse` to refuse."""
+    given = config.get(FULL_KEY) or {}
+    if not isinstance(given, Mapping):
+        return None
+    filled = dict(given)
+    for app, keys in declared_keys(config).items():
+        current = filled.get(app, {})
+        if not isinstance(current, Mapping):
+            continue
+        current = dict(current)
+        for key in keys:
+            current.setdefault(key, _placeholder(app, key))
+        copies = current.get(COLORS_KEY)
+        if isinstance(copies, Mapping):
+            current[COLORS_KEY] = {
+                color: {**{k: _placeholder(app, k) for k in keys}, **copy}
+                if isinstance(copy, Mapping)
+                else copy
+                for color, copy in copies.items()
+            }
+        filled[app] = current
+    return filled
+
+
+def _placeholder(app: str, key: str) -> str:
+    return f"placeholder-{app}-{key}"
 
 
 def parse(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -152,22 +152,30 @@ def full_type_name(type_name: str, items: Any) -> str:
     return type_name
 
 
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,19}", value) is not None
+
+
+#: project.go ``ValidateConfigValue``'s checks of the types that are not arrays.
+_SCALAR_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda value: isinstance(value, str),
+    "integer": _is_integer,
+    "boolean": lambda value: isinstance(value, bool) or value in ("true", "false"),
+    "object": lambda value: isinstance(value, dict),
+}
+
+
 def valid_value(type_name: str, items: Any, value: Any) -> bool:
     """project.go ``ValidateConfigValue``."""
-    if type_name == "string":
-        return isinstance(value, str)
-    if type_name == "integer":
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, int):
-            return True
-        if isinstance(value, float):
-            return value.is_integer()
-        return isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,19}", value) is not None
-    if type_name == "boolean":
-        return isinstance(value, bool) or value in ("true", "false")
-    if type_name == "object":
-        return isinstance(value, dict)
+    check = _SCALAR_CHECKS.get(type_name)
+    if check is not None:
+        return check(value)
     if not isinstance(value, list) or not isinstance(items, dict):
         return False
     return all(valid_value(str(items.get("type")), items.get("items"), v) for v in value)

@@ -29,6 +29,7 @@ if __name__ == "__main__":  # before the imports below, which take most of a sec
 
     guard_start()
 
+import argparse
 import json
 import shutil
 import tempfile
@@ -45,6 +46,28 @@ from infra.settings import PROJECT, ConfigError
 
 #: The file that marks a folder as a render this tool may replace.
 MARKER = ".render"
+
+DESCRIPTION = """\
+Offline render: runs the real Pulumi program under mocks, with the config
+`pulumi up --stack STACK` would give it (the stack file, Pulumi.yaml's
+defaults, then any --set), and writes what it would create into OUT:
+resources.json (every resource and its inputs), outputs.json, manifests/ (each
+Kubernetes object as it would be applied) and build-contexts/ (the files each
+image is built from). Needs no cloud account, Pulumi CLI or stack key: secrets
+it cannot decrypt, or that are unset, get placeholders, and every secret is
+written as "[secret]". Two renders of the same config are byte-identical. A bad
+input is one error line and exit 2, with nothing written."""
+
+EPILOG = """\
+the usual sequence (make render / policy / scan STACK=dev run the same):
+  python -m infra.offline.render --stack dev --out out/dev
+  python -m policy.offline out/dev     every policy rule over the render
+  make scan STACK=dev NO_RENDER=1      checkov over out/dev/manifests and
+                                       the Dockerfiles
+to review a change: render before and after it, then diff -r out/a out/b
+
+exit status: 0 written, 2 a bad input (nothing written), 130 interrupted
+(OUT as it was)"""
 
 
 class OutError(Exception):
@@ -64,7 +87,9 @@ def check_out(out: Path | str) -> Path:
         )
     for parent in [target, *target.parents]:
         if parent.exists() and not parent.is_dir():
-            raise OutError(f"--out {out}: {parent} is a file, not a folder")
+            raise OutError(
+                f"--out {out}: {parent} is a file, not a folder; name a folder, e.g. out/<stack>"
+            )
     if target.exists() and any(target.iterdir()) and not (target / MARKER).is_file():
         raise OutError(
             f"--out {out}: the folder holds files that are not an earlier render (no {MARKER} "
@@ -82,7 +107,10 @@ def write(render: program.Render, out: Path, contexts: Path | None = None) -> No
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
         except OSError as err:
-            raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
+            raise OutError(
+                f"--out {out}: cannot write there ({err.strerror}); name a folder you can write, "
+                "e.g. out/<stack>"
+            ) from None
         try:
             _write_files(render, staging)
             if contexts is not None and contexts.is_dir():
@@ -96,7 +124,10 @@ def write(render: program.Render, out: Path, contexts: Path | None = None) -> No
             else:
                 staging.rename(target)
         except OSError as err:
-            raise OutError(f"--out {out}: cannot write there ({err.strerror})") from None
+            raise OutError(
+                f"--out {out}: cannot write there ({err.strerror}); name a folder you can write, "
+                "e.g. out/<stack>"
+            ) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -165,30 +196,54 @@ def render(
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point; returns the exit code."""
+def parser() -> OneLineParser:
+    """The command line: what ``--help`` shows."""
     parser = OneLineParser(
-        prog="python -m infra.offline.render", description=(__doc__ or "").split("\n")[0]
+        prog="python -m infra.offline.render",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--stack",
+        required=True,
+        help="the stack to render: the name of its file stacks/Pulumi.<stack>.yaml "
+        f"({stackfile.stack_names_shown()}); required",
+    )
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="PATH=VALUE",
-        help="override a config value, as pulumi config set --path",
+        help="change one config value for this render only (the stack file stays as it is), "
+        "typed as `pulumi config set --path PATH VALUE` types it (true and false are booleans, "
+        "whole numbers without a leading 0 are numbers, the rest is text). PATH as "
+        "apps.kubia.replicas or "
+        'apps.imageview.configMaps.projectid["project.id"]; a key without a namespace belongs '
+        "to gke-bluegreen. Repeatable; later ones win",
     )
     parser.add_argument(
         "--set-secret",
         action="append",
         default=[],
         metavar="PATH=VALUE",
-        help="set a secret config value, as pulumi config set --secret --path",
+        help="the same for a secret value, as `pulumi config set --secret --path`, e.g. "
+        "secrets.imageview.id=VALUE; written as [secret]. Repeatable",
     )
     parser.add_argument(
-        "--out", required=True, help="output folder: new, empty or an earlier render"
+        "--out",
+        required=True,
+        metavar="OUT",
+        help="the folder to write the render to: a new or empty one, or an earlier render (it "
+        f"holds a {MARKER} file), which is replaced whole; never the repository or a folder "
+        "above it; required",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; returns the exit code."""
+    args = parser().parse_args(argv)
     try:
         out = check_out(args.out)
         result = render(args.stack, args.set, args.set_secret, out)

@@ -26,10 +26,10 @@ from typing import Any
 import yaml
 
 from infra import paths
+from infra.config import secrets as secrets_section
 from infra.offline import cli_rules
 from infra.settings import PROJECT
 
-SECRETS_KEY = f"{PROJECT}:secrets"
 _SEGMENT = re.compile(r'\.?([^.\[\]"]+)|\[(\d{1,9})\]|\["([^"]+)"\]')
 #: A path segment may not address beyond this many list items (the CLI appends one at a time).
 _MAX_INDEX = 10_000
@@ -104,6 +104,15 @@ def stack_names(path: Path | None = None) -> list[str]:
     )
 
 
+def stack_names_shown(path: Path | None = None) -> str:
+    """The stacks for a tool's help text, ``dev, imageview, ...``; why none are listed when the
+    project file cannot be read (help still shows)."""
+    try:
+        return ", ".join(stack_names(path)) or "none yet"
+    except StackFileError as err:
+        return f"none listed: {err}"
+
+
 def stack_file(stack: str, path: Path | None = None) -> Path:
     """The stack's file; an unknown stack is an error that lists the known ones."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", stack):
@@ -132,6 +141,11 @@ def stack_document(stack: str, path: Path | None = None) -> dict[str, Any]:
 def full_key(key: str) -> str:
     """``apps`` → ``gke-bluegreen:apps``; namespaced keys stay as they are."""
     return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def config_of(document: dict[str, Any]) -> dict[str, Any]:
+    """A stack file's ``config:`` by full key, as the file holds it (encrypted values too)."""
+    return {full_key(str(key)): value for key, value in (document.get("config") or {}).items()}
 
 
 def has_secure(value: Any) -> bool:
@@ -242,38 +256,11 @@ def merged(
 
 
 def _fill_placeholders(values: dict[str, Any], secret: set[str]) -> None:
-    """Gives every declared but unset app secret a placeholder value (still secret). Values of
-    the wrong shape are left alone for the program to refuse, as it would under the engine."""
-    apps = values.get(f"{PROJECT}:apps")
-    secrets = values.get(SECRETS_KEY) or {}
-    if not isinstance(apps, dict) or not isinstance(secrets, dict):
-        return
-    if values.get(SECRETS_KEY) and SECRETS_KEY not in secret:
+    """Gives every declared but unset app secret a placeholder value (still secret)."""
+    key = secrets_section.FULL_KEY
+    if values.get(key) and key not in secret:
         return  # a plaintext secrets key: the program refuses it, as under the engine
-    filled = dict(secrets)
-    for app, spec in apps.items():
-        declared = spec.get("secret") if isinstance(spec, dict) else None
-        keys = declared.get("keys") if isinstance(declared, dict) else None
-        current = filled.get(app, {})
-        if not isinstance(keys, list) or not isinstance(current, dict):
-            continue
-        current = dict(current)
-        for key in keys:
-            if isinstance(key, str):
-                current.setdefault(key, f"placeholder-{app}-{key}")
-        copies = current.get("colors")
-        if isinstance(copies, dict):
-            # A color's own copy (secrets.<app>.colors.<color>), encrypted like the rest.
-            current["colors"] = {
-                color: {
-                    **{k: f"placeholder-{app}-{k}" for k in keys if isinstance(k, str)},
-                    **values,
-                }
-                if isinstance(values, dict)
-                else values
-                for color, values in copies.items()
-            }
-        filled[app] = current
+    filled = secrets_section.with_placeholders(values)
     if filled:
-        values[SECRETS_KEY] = filled
-        secret.add(SECRETS_KEY)
+        values[key] = filled
+        secret.add(key)

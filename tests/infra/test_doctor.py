@@ -3,10 +3,13 @@ what it cannot check offline says "not checked", never "ok"."""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,17 +42,9 @@ esac""",
 
 
 def doctor_for(stack: str, bin_dir: Path | None, env: dict[str, str], home: Path) -> Doctor:
-    path = str(bin_dir) if bin_dir else "/nonexistent"
-
-    def which(name: str) -> str | None:
-        candidate = Path(path) / name
-        return str(candidate) if candidate.is_file() else None
-
-    def run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str] | None:
-        exe = which(cmd[0])
-        return doctor.run_tool([exe, *cmd[1:]]) if exe else None
-
-    return Doctor(stack, run=run, which=which, env=env, home=home)
+    """A doctor whose PATH is ``bin_dir`` alone (no PATH entry at all: nothing is found)."""
+    path = str(bin_dir) if bin_dir else str(home / "no-such-dir")
+    return Doctor(stack, env={"PATH": path, **env}, home=home)
 
 
 def by_what(findings: list[Finding]) -> dict[str, Finding]:
@@ -80,6 +75,7 @@ def test_a_ready_machine_and_what_it_cannot_check(tmp_path: Path) -> None:
     findings = doctor_for("dev", fake_tools(tmp_path), {}, tmp_path).check()
     found = by_what(findings)
     assert found["Pulumi CLI"].status == "ok" and "3.259.0" in found["Pulumi CLI"].detail
+    assert str(tmp_path / "bin" / "pulumi") in found["Pulumi CLI"].detail, "the one it runs"
     assert found["Pulumi backend"].status == "ok" and "file://~" in found["Pulumi backend"].detail
     assert found["Docker with BuildKit"].status == "ok"
     assert found["gke-gcloud-auth-plugin"].status == "ok"
@@ -208,7 +204,17 @@ def test_the_clis_own_refusal_is_reported(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_the_cli_end_to_end(tmp_path: Path) -> None:
-    env = {**os.environ, "PATH": f"{fake_tools(tmp_path)}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    """Through ``python -m``, with the Pulumi CLI named by $PULUMI outside PATH."""
+    bin_dir = fake_tools(tmp_path)
+    stand_in = tmp_path / "elsewhere" / "my-pulumi"
+    stand_in.parent.mkdir()
+    (bin_dir / "pulumi").rename(stand_in)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PULUMI": str(stand_in),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "infra.doctor", "--stack", "local"],
         cwd=ROOT,
@@ -221,6 +227,7 @@ def test_the_cli_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "pulumi up --stack local: what this machine and the stack need"
+    assert re.match(rf"ok +Pulumi CLI +3\.259\.0 .* at {re.escape(str(stand_in))}$", lines[1])
     assert not [line for line in lines if "gke-gcloud-auth-plugin" in line], "local needs no GCP"
     assert lines[-1].startswith("0 missing")
 
@@ -229,3 +236,89 @@ def test_an_unknown_stack_is_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     assert doctor.main(["--stack", "staging"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "stacks are dev, imageview, local, prod" in err
+
+
+def _stand_in(tmp_path: Path, version: str) -> Path:
+    """A Pulumi CLI stand-in outside PATH: prints ``version`` and a backend."""
+    script = tmp_path / "stand-in" / "pulumi-stand-in"
+    script.parent.mkdir()
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case "$1" in version) echo v{version};; whoami) echo "Backend URL: file://stand-in";; '
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def _pulumi_findings(tmp_path: Path, env: dict[str, str]) -> dict[str, Finding]:
+    """Only the Pulumi CLI and backend checks (no render), on a PATH whose pulumi is 3.259.0."""
+    d = doctor_for("dev", fake_tools(tmp_path), env, tmp_path)
+    d.backend(d.pulumi_cli())
+    return by_what(d.findings)
+
+
+def test_the_doctor_runs_the_pulumi_cli_that_PULUMI_names(tmp_path: Path) -> None:
+    stand_in = _stand_in(tmp_path, "3.301.2")
+    found = _pulumi_findings(tmp_path, {"PULUMI": str(stand_in)})
+    assert found["Pulumi CLI"].status == "ok"
+    assert "3.301.2" in found["Pulumi CLI"].detail, "not the 3.259.0 on PATH"
+    assert found["Pulumi backend"].status == "ok"
+    assert "file://stand-in" in found["Pulumi backend"].detail, "whoami asked the stand-in too"
+
+
+def test_an_old_pulumi_named_by_PULUMI_is_refused(tmp_path: Path) -> None:
+    stand_in = _stand_in(tmp_path, "3.100.0")
+    found = _pulumi_findings(tmp_path, {"PULUMI": str(stand_in)})
+    assert found["Pulumi CLI"].status == "MISSING"
+    assert str(stand_in) in found["Pulumi CLI"].detail and "3.100.0" in found["Pulumi CLI"].detail
+    assert found["Pulumi backend"].status == "not checked"
+
+
+def test_PULUMI_that_names_nothing_is_missing_and_says_so(tmp_path: Path) -> None:
+    ghost = str(tmp_path / "no-such-pulumi")
+    found = _pulumi_findings(tmp_path, {"PULUMI": ghost})
+    assert found["Pulumi CLI"].status == "MISSING"
+    assert f"PULUMI={ghost}" in found["Pulumi CLI"].detail, "not pulumi on PATH, silently"
+
+
+def test_the_pulumi_finder_is_injectable(tmp_path: Path) -> None:
+    asked: list[dict[str, str]] = []
+
+    def find(env: Mapping[str, str]) -> str | None:
+        asked.append(dict(env))
+        return None
+
+    d = Doctor("dev", env={"PATH": str(tmp_path)}, find_pulumi=find, home=tmp_path)
+    assert d.pulumi_cli() is None
+    assert asked == [{"PATH": str(tmp_path)}], "asked once, with the doctor's env"
+    assert by_what(d.findings)["Pulumi CLI"].status == "MISSING"
+
+
+def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [a for a in parser._actions if a.option_strings and a.dest != "help"]
+
+
+def test_the_help_explains_every_option_and_the_sequence() -> None:
+    parser = doctor.parser()
+    assert parser.description and parser.epilog
+    assert parser.description.rstrip().endswith("."), "a whole description"
+    options = _options(parser)
+    assert [a.dest for a in options] == ["stack"]
+    for action in options:
+        assert action.help and action.help.strip() and action.help != argparse.SUPPRESS
+    # The sequence the epilog shows runs: its modules exist and its make targets are real.
+    makefile = (ROOT / "Makefile").read_text()
+    modules = re.findall(r"^  python -m ([\w.]+)", parser.epilog, re.MULTILINE)
+    targets = re.findall(r"^  make ([\w-]+)", parser.epilog, re.MULTILINE)
+    assert modules == ["infra.doctor"] and targets == ["preview", "up"]
+    assert all(importlib.util.find_spec(m) for m in modules)
+    assert all(re.search(rf"^{t}:", makefile, re.MULTILINE) for t in targets)
+
+
+def test_help_is_printed_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        doctor.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert doctor.DESCRIPTION.splitlines()[0] in out and "--stack" in out

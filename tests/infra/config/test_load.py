@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from infra import config
+from infra.config.load import gke_project
 from infra.offline import program, stackfile
 from infra.paths import PROJECT_FILE
 from infra.settings import ConfigError, GkeTarget, LocalTarget, Settings
@@ -158,3 +159,17 @@ def test_one_source_of_each_default(key: str, make: Any) -> None:
     if unset.startswith("error") and "required" in unset:
         return
     assert unset == defaulted, f"{key}: the parser's own default differs from Pulumi.yaml's"
+
+
+@pytest.mark.parametrize(
+    ("stack", "project"), [("dev", "gke-bluegreen-dev"), ("prod", "gke-bluegreen-prod")]
+)
+def test_gke_project_is_the_project_a_gke_stack_names(stack: str, project: str) -> None:
+    values = stackfile.merged(stack).values
+    assert gke_project(values) == project
+
+
+def test_gke_project_is_none_elsewhere_and_empty_when_unset() -> None:
+    assert gke_project(stackfile.merged("local").values) is None
+    assert gke_project({"gke-bluegreen:platform": "gke"}) == ""
+    assert gke_project({}) is None, "the platform comes merged from Pulumi.yaml"

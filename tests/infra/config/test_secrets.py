@@ -3,9 +3,14 @@ value, and numbers stored by `pulumi config set --path` are accepted as their te
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 import pytest
 
 from infra.config import secrets as secrets_section
+from infra.doctor import Doctor
+from infra.offline import stackfile
 from tests.infra.config.cases import SECRETS, base, parsed, refused
 
 VALUES = ("asa", "s3cret-key", "plain-string", '"a"', '"b"', '"c"', '"y"', "12345")
@@ -87,3 +92,80 @@ def test_colors_is_a_reserved_secret_key() -> None:
     raw = base()
     raw["apps"]["imageview"]["secret"]["keys"] = ["id", "colors"]
     refused(raw, "apps.imageview.secret.keys", "reserved")
+
+
+def _raw(apps: object, secrets: object = None) -> dict[str, object]:
+    """A stack's config by full key, as the stack file holds it."""
+    config: dict[str, object] = {"gke-bluegreen:apps": apps}
+    if secrets is not None:
+        config[secrets_section.FULL_KEY] = secrets
+    return config
+
+
+def test_declared_keys_read_the_stack_files_shape_and_skip_the_rest() -> None:
+    apps = {
+        "imageview": {"secret": {"name": "apikey", "keys": ["id", 7, "key"]}},
+        "kubia": {"replicas": 2},
+        "text": "not an app",
+        "odd": {"secret": "apikey"},
+        "no-list": {"secret": {"keys": "id"}},
+    }
+    assert secrets_section.declared_keys(_raw(apps)) == {"imageview": ("id", "key")}
+    assert secrets_section.declared_keys(_raw("not apps")) == {}
+    assert secrets_section.declared_keys({}) == {}
+
+
+def test_stored_gives_the_value_as_the_stack_file_has_it() -> None:
+    encrypted = {"secure": "v1:AAAA"}
+    config = _raw({}, {"imageview": {"id": encrypted, "key": "plain"}, "kubia": "text"})
+    assert secrets_section.stored(config, "imageview", "id") == encrypted
+    assert secrets_section.stored(config, "imageview", "key") == "plain"
+    assert secrets_section.stored(config, "imageview", "other") is None
+    assert secrets_section.stored(config, "kubia", "id") is None, "a wrong shape holds nothing"
+    assert secrets_section.stored(_raw({}), "imageview", "id") is None
+
+
+def test_placeholders_fill_what_is_unset_at_the_app_and_in_each_copy() -> None:
+    apps = {"imageview": {"secret": {"keys": ["id", "key"]}}, "kubia": {}}
+    given = {"imageview": {"id": "set", "colors": {"blue": {"key": "pinned"}, "red": "text"}}}
+    assert secrets_section.with_placeholders(_raw(apps, given)) == {
+        "imageview": {
+            "id": "set",
+            "key": "placeholder-imageview-key",
+            "colors": {
+                "blue": {"id": "placeholder-imageview-id", "key": "pinned"},
+                "red": "text",
+            },
+        }
+    }
+    assert secrets_section.with_placeholders(_raw(apps)) == {
+        "imageview": {"id": "placeholder-imageview-id", "key": "placeholder-imageview-key"}
+    }
+    assert secrets_section.with_placeholders(_raw(apps, "plain")) is None
+    assert secrets_section.with_placeholders(_raw(apps, {"imageview": "x"})) == {
+        "imageview": "x"
+    }, "left for parse to refuse"
+
+
+def test_the_doctor_and_the_render_ask_the_same_function(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One reading of the declared keys: the doctor names as unset exactly the keys the offline
+    render gives placeholders, and both asked ``declared_keys``."""
+    asked: list[dict[str, tuple[str, ...]]] = []
+    real = secrets_section.declared_keys
+
+    def spy(config: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+        asked.append(real(config))
+        return asked[-1]
+
+    monkeypatch.setattr(secrets_section, "declared_keys", spy)
+    merged = stackfile.merged("imageview")
+    assert len(asked) == 1, "the render asked"
+    doctor = Doctor("imageview", env={"PATH": str(tmp_path)}, home=tmp_path)
+    doctor.secrets()
+    assert len(asked) == 2 and asked[0] == asked[1] == {"imageview": ("id", "key")}
+    placeholders = merged.values[secrets_section.FULL_KEY]["imageview"]
+    unset = next(f for f in doctor.findings if f.what == "secrets")
+    assert unset.status == "MISSING" and "(and 1 more)" in unset.detail
+    assert sorted(placeholders) == sorted(asked[0]["imageview"])

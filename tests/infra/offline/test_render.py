@@ -3,8 +3,11 @@ destroy anything, answers every bad input with one line and exit 2, and writes n
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -251,3 +254,28 @@ def test_render_api_without_out_writes_nothing(
     assert os.environ.get("PULUMI_CONFIG") is None or "gke-bluegreen:apps" not in os.environ.get(
         "PULUMI_CONFIG", ""
     ), "the engine environment is restored after a run"
+
+
+def test_the_help_explains_every_option_and_the_sequence() -> None:
+    parser = render.parser()
+    assert parser.description and parser.epilog
+    assert parser.description.rstrip().endswith("."), "a whole description"
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert [a.dest for a in options] == ["stack", "set", "set_secret", "out"]
+    for action in options:
+        assert action.help and action.help.strip() and action.help != argparse.SUPPRESS
+    # The sequence the epilog shows runs: its modules exist and its make targets are real.
+    makefile = (ROOT / "Makefile").read_text()
+    modules = re.findall(r"^  python -m ([\w.]+)", parser.epilog, re.MULTILINE)
+    targets = re.findall(r"^  make ([\w-]+)", parser.epilog, re.MULTILINE)
+    assert modules == ["infra.offline.render", "policy.offline"] and targets == ["scan"]
+    assert all(importlib.util.find_spec(m) for m in modules)
+    assert all(re.search(rf"^{t}:", makefile, re.MULTILINE) for t in targets)
+
+
+def test_help_is_printed_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert render.DESCRIPTION.splitlines()[0] in out and "--set-secret" in out

@@ -122,3 +122,25 @@ def test_wire_values_are_json_with_sorted_keys() -> None:
         stack="s", values={"p:a": {"z": 1, "b": [True]}, "p:s": "text"}, secret_keys=frozenset()
     )
     assert config.wire() == {"p:a": '{"b":[true],"z":1}', "p:s": "text"}
+
+
+def test_config_of_names_every_key_in_full_and_keeps_encrypted_values() -> None:
+    document = {
+        "encryptionsalt": "v1:x",
+        "config": {"apps": {"a": 1}, "gcp:project": "p", "gke-bluegreen:secrets": {"secure": "v"}},
+    }
+    assert stackfile.config_of(document) == {
+        "gke-bluegreen:apps": {"a": 1},
+        "gcp:project": "p",
+        "gke-bluegreen:secrets": {"secure": "v"},
+    }
+    assert stackfile.config_of({}) == {}
+
+
+def test_the_stacks_a_help_text_lists(tmp_path: Path) -> None:
+    project = _project(tmp_path, "  {}\n", "config: {}\n")
+    assert stackfile.stack_names_shown(project) == "s"
+    (tmp_path / "stacks" / "Pulumi.s.yaml").unlink()
+    assert stackfile.stack_names_shown(project) == "none yet"
+    project.write_text("name: [broken\n")
+    assert stackfile.stack_names_shown(project).startswith("none listed: project file")
