@@ -5,6 +5,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PY      := .venv/bin/python
+# The Pulumi CLI every target runs: $PULUMI as the tools read it (infra/pulumi_cli.py), else pulumi.
+PULUMI  ?= pulumi
 TOOLS   := .venv-tools/bin
 OUT     := out
 # The policy pack a preview/up runs: CI passes the base branch's copy to judge a pull request.
@@ -24,7 +26,7 @@ $(if $(filter $(STACK),$(STACKS)),,$(error unknown STACK '$(STACK)': stacks are 
 endef
 
 define need_pulumi
-$(if $(shell command -v pulumi),,$(error the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/))
+$(if $(shell command -v $(PULUMI)),,$(error the Pulumi CLI ($(PULUMI)) is not installed: https://www.pulumi.com/docs/install/))
 endef
 
 .PHONY: help setup lock runtime-venv policy-venv test lint render doctor policy scan preview up clean
@@ -80,12 +82,12 @@ scan: $(if $(NO_RENDER),,render) ## checkov over the rendered manifests of STACK
 preview: policy-venv ## pulumi preview of STACK with the policy pack
 	$(need_stack)
 	$(need_pulumi)
-	pulumi preview --stack $(STACK) --policy-pack $(POLICY) --diff --refresh
+	$(PULUMI) preview --stack $(STACK) --policy-pack $(POLICY) --diff --refresh
 
 up: policy-venv ## pulumi up of STACK: refresh first, policy pack on
 	$(need_stack)
 	$(need_pulumi)
-	pulumi up --stack $(STACK) --refresh --policy-pack $(POLICY)
+	$(PULUMI) up --stack $(STACK) --refresh --policy-pack $(POLICY)
 
 clean: ## remove offline renders
 	rm -rf $(OUT)
