@@ -43,6 +43,7 @@ def test_layer_contracts_are_kept() -> None:
         ("infra/components/image.py", "import infra.components.platform", "inside components"),
         ("infra/gcs_acl/spec.py", "import infra.settings", "stands alone"),
         ("infra/naming.py", "import infra.cutover", "layers: "),
+        ("infra/gcs_acl/cli.py", "import infra.release", "stands alone"),
     ],
 )
 def test_a_broken_layer_fails_the_check(
@@ -85,3 +86,14 @@ def test_tests_mirror_the_modules_they_test() -> None:
         ).is_file()
     ]
     assert not orphans, f"no module under infra/ for: {orphans}"
+
+
+def test_gcs_acl_tests_mirror_its_modules() -> None:
+    """tests/gcs_acl/test_<module>.py tests infra/gcs_acl/<module>.py, and every module there
+    but the package's own files has one."""
+    package = ROOT / "infra" / "gcs_acl"
+    tests = ROOT / "tests" / "gcs_acl"
+    tested = {test.stem.removeprefix("test_") for test in tests.glob("test_*.py")}
+    modules = {m.stem for m in package.glob("*.py")} - {"__init__", "__main__"}
+    assert tested - modules == set(), "tests with no module under infra/gcs_acl/"
+    assert modules - tested == set(), "modules under infra/gcs_acl/ with no tests/gcs_acl test"

@@ -7,9 +7,9 @@ In one run, for each emulator setting, three fresh buckets of N objects each are
 
 - ``naive loop``: what a hand-written loop (and ``gsutil acl ch -r``) does, one object after the
   other: read its ACL, add the entry, write it back (2 requests per object);
-- ``engine, 1 worker``: infra.gcs_acl.engine as a sequential loop (ACLs come with the listing,
-  1 request per object);
-- ``engine, N workers``: the same engine with its bounded thread pool.
+- ``engine, 1 worker``: infra.gcs_acl's grant (``infra.gcs_acl.grant.apply``) as a sequential
+  loop (ACLs come with the listing, 1 request per object);
+- ``engine, N workers``: the same grant with up to N requests in flight.
 
 Emulator settings (tests/gcs_acl/emulator_server.py): ``as shipped`` (one request at a time,
 listen backlog 5, loopback, no latency), ``threaded`` (a thread per connection, backlog 128, like
@@ -33,7 +33,10 @@ sys.path.insert(0, str(ROOT))
 from google.auth.credentials import AnonymousCredentials  # noqa: E402
 from google.cloud import storage  # noqa: E402
 
-from infra.gcs_acl import engine  # noqa: E402
+from infra.gcs_acl.grant import apply  # noqa: E402
+from infra.gcs_acl.scan import scan  # noqa: E402
+from infra.gcs_acl.settings import RunSettings  # noqa: E402
+from infra.gcs_acl.spec import normalize_spec  # noqa: E402
 
 SERVER = ROOT / "tests" / "gcs_acl" / "emulator_server.py"
 
@@ -91,11 +94,11 @@ def run_setting(label: str, extra: list[str], args: argparse.Namespace) -> list[
             if workers is None:
                 changed = naive_loop(client, bucket)
             else:
-                settings = engine.RunSettings(workers=workers, retry_deadline_s=120)
-                changed = engine.apply("grant", engine.normalize_spec(bucket), settings).changed
+                settings = RunSettings(workers=workers, retry_deadline_s=120)
+                changed = apply("grant", normalize_spec(bucket), settings).changed
             elapsed = time.perf_counter() - started
             assert changed == args.objects, (name, changed)
-            assert engine.scan(engine.normalize_spec(bucket)).missing == 0
+            assert scan(normalize_spec(bucket)).missing == 0
             times[name] = elapsed
             print(f"  {label}: {name}: {elapsed:.1f}s", file=sys.stderr, flush=True)
         base = times["engine, 1 worker"]

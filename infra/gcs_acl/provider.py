@@ -11,10 +11,13 @@ value (only classes of ``__main__`` are pickled by value). So this class is kept
 the project root (``infra.gcs_acl.provider``), side-effect free on import, and the instance holds
 no state: the pickle is a few dozen bytes, identical on every run (no spurious ``__provider``
 diffs), independent of the Python minor version (no bytecode in the state), and always runs the
-current engine code. The flip side, stated in docs/gcs_acl.md: the module must stay importable
-under this name from the project root for as long as a stack holds such a resource (rename it
-only after a ``pulumi destroy`` or with an alias-free state edit). tests/gcs_acl/test_provider.py
-starts the real ``python -m pulumi.dynamic`` host from the project root and drives it over gRPC.
+current code. The pickle names this module and class only, nothing of what they import
+(:mod:`~infra.gcs_acl.grant`, :mod:`~infra.gcs_acl.scan`, ... may move). The flip side, stated in
+docs/gcs_acl.md: this module must stay importable under this name from the project root for as
+long as a stack holds such a resource (rename it only after a ``pulumi destroy`` or with an
+alias-free state edit). tests/gcs_acl/test_provider.py loads a provider pickled before the
+modules it imports moved, and starts the real ``python -m pulumi.dynamic`` host from the project
+root and drives it over gRPC.
 """
 
 from __future__ import annotations
@@ -32,7 +35,22 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime import rpc
 
-from infra.gcs_acl import engine
+from infra.gcs_acl.errors import (
+    BucketNotFoundError,
+    GcsAclError,
+    InvalidSpecError,
+    UniformAccessError,
+)
+from infra.gcs_acl.grant import apply
+from infra.gcs_acl.scan import scan
+from infra.gcs_acl.settings import RunSettings
+from infra.gcs_acl.spec import (
+    AclSpec,
+    normalize_bucket,
+    normalize_entity,
+    normalize_role,
+    normalize_spec,
+)
 
 INPUTS = ("bucket", "project", "entity", "role", "prefix")
 """Input property names (snake_case, as given to the dynamic resource)."""
@@ -45,9 +63,9 @@ def _known(value: Any) -> bool:
     return value is not None and value != rpc.UNKNOWN
 
 
-def spec_of(props: dict[str, Any]) -> engine.AclSpec:
-    """The normalised :class:`engine.AclSpec` of a property bag (raises InvalidSpecError)."""
-    return engine.normalize_spec(
+def spec_of(props: dict[str, Any]) -> AclSpec:
+    """The normalised :class:`AclSpec` of a property bag (raises InvalidSpecError)."""
+    return normalize_spec(
         str(props["bucket"]),
         str(props.get("prefix") or ""),
         str(props.get("entity") or "allUsers"),
@@ -55,12 +73,12 @@ def spec_of(props: dict[str, Any]) -> engine.AclSpec:
     )
 
 
-def _settings(props: dict[str, Any]) -> engine.RunSettings:
+def _settings(props: dict[str, Any]) -> RunSettings:
     project = props.get("project")
-    return engine.RunSettings(project=str(project) if _known(project) and project else None)
+    return RunSettings(project=str(project) if _known(project) and project else None)
 
 
-def _inputs(props: dict[str, Any], spec: engine.AclSpec) -> dict[str, Any]:
+def _inputs(props: dict[str, Any], spec: AclSpec) -> dict[str, Any]:
     return {
         "bucket": spec.bucket,
         "project": props.get("project") or None,
@@ -70,25 +88,23 @@ def _inputs(props: dict[str, Any], spec: engine.AclSpec) -> dict[str, Any]:
     }
 
 
-def _failed(action: str, err: engine.GcsAclError) -> engine.GcsAclError:
-    # The engine's one-line message plus the progress made, so `pulumi up` shows both.
+def _failed(action: str, err: GcsAclError) -> GcsAclError:
+    # The run's one-line message plus the progress made, so `pulumi up` shows both.
     text = f"{action} failed: {err}"
     if err.summary is not None:
         text += f" [partial progress: {err.summary.line()}]"
-    return type(err)(text) if not isinstance(err, engine.InvalidSpecError) else err
+    return type(err)(text) if not isinstance(err, InvalidSpecError) else err
 
 
-def _granted(spec: engine.AclSpec, props: dict[str, Any]) -> dict[str, int]:
+def _granted(spec: AclSpec, props: dict[str, Any]) -> dict[str, int]:
     """Run a grant and return the computed outputs; any failure raises (nothing recorded)."""
     try:
-        summary = engine.apply("grant", spec, _settings(props))
-    except engine.GcsAclError as err:
+        summary = apply("grant", spec, _settings(props))
+    except GcsAclError as err:
         raise _failed("grant", err) from err
     if summary.failed:
         names = ", ".join(n for n, _ in summary.failures[:5])
-        raise engine.GcsAclError(
-            f"grant failed on {summary.failed} objects ({names}); {summary.line()}"
-        )
+        raise GcsAclError(f"grant failed on {summary.failed} objects ({names}); {summary.line()}")
     return {
         "objects_scanned": summary.scanned - summary.vanished,
         "objects_granted": summary.changed + summary.already,
@@ -110,21 +126,21 @@ class ObjectAclProvider(ResourceProvider):
         if news.get("bucket") is None:
             failures.append(CheckFailure("bucket", "bucket is required (a bucket name)"))
         checks = (
-            ("bucket", engine.normalize_bucket),
-            ("entity", engine.normalize_entity),
-            ("role", engine.normalize_role),
+            ("bucket", normalize_bucket),
+            ("entity", normalize_entity),
+            ("role", normalize_role),
         )
         for key, normalize in checks:
             value = news.get(key)
             if _known(value):
                 try:
                     inputs[key] = normalize(str(value))
-                except engine.InvalidSpecError as err:
+                except InvalidSpecError as err:
                     failures.append(CheckFailure(key, str(err)))
         if not failures and all(_known(news.get(k)) for k in ("bucket", "entity", "role")):
             try:
                 spec_of(inputs)
-            except engine.InvalidSpecError as err:
+            except InvalidSpecError as err:
                 failures.append(CheckFailure(err.field or "role", str(err)))
         return CheckResult(inputs, failures)
 
@@ -146,8 +162,8 @@ class ObjectAclProvider(ResourceProvider):
         if new != old or (olds.get("project") or None) != (news.get("project") or None):
             return DiffResult(changes=True)
         try:
-            drift = engine.scan(new, _settings(news))
-        except engine.GcsAclError as err:
+            drift = scan(new, _settings(news))
+        except GcsAclError as err:
             raise _failed("drift check", err) from err
         return DiffResult(changes=bool(drift.missing))
 
@@ -159,15 +175,15 @@ class ObjectAclProvider(ResourceProvider):
         if old != new:
             covered = old.bucket == new.bucket and old.entity == new.entity
             try:
-                engine.apply(
+                apply(
                     "revoke",
                     old,
                     _settings(olds),
                     skip=(lambda name: name.startswith(new.prefix)) if covered else None,
                 )
-            except (engine.BucketNotFoundError, engine.UniformAccessError):
+            except (BucketNotFoundError, UniformAccessError):
                 pass  # the old target is gone or ACL-less: nothing left to revoke
-            except engine.GcsAclError as err:
+            except GcsAclError as err:
                 raise _failed("revoke of the previous grant", err) from err
         return UpdateResult({**_inputs(news, new), **outs})
 
@@ -175,20 +191,20 @@ class ObjectAclProvider(ResourceProvider):
         """Revoke the entry from every object under the prefix (a gone bucket is done)."""
         spec = spec_of(props)
         try:
-            engine.apply("revoke", spec, _settings(props))
-        except (engine.BucketNotFoundError, engine.UniformAccessError):
+            apply("revoke", spec, _settings(props))
+        except (BucketNotFoundError, UniformAccessError):
             return  # deleted bucket, or ACLs disabled: no object holds the entry any more
-        except engine.GcsAclError as err:
+        except GcsAclError as err:
             raise _failed("revoke", err) from err
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Live counts (``pulumi refresh``); a deleted bucket means the resource is gone."""
         spec = spec_of(props)
         try:
-            found = engine.scan(spec, _settings(props))
-        except engine.BucketNotFoundError:
+            found = scan(spec, _settings(props))
+        except BucketNotFoundError:
             return ReadResult("", {})
-        except engine.GcsAclError as err:
+        except GcsAclError as err:
             raise _failed("read", err) from err
         return ReadResult(
             id_,

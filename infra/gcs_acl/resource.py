@@ -1,12 +1,13 @@
 """``ObjectAclGrant``: S1's ``gsutil acl ch -r -u AllUsers:R gs://BUCKET`` as a Pulumi resource.
 
 pulumi-gcp manages the bucket ACL and the default object ACL; nothing in it grants an entity on
-the objects that already exist. This dynamic resource does, with :mod:`infra.gcs_acl.engine`:
-create grants on every object under ``prefix``, update follows a change of entity/role/prefix
-(grant new, then revoke what the new spec no longer covers), delete revokes, diff reports drift
-(objects that lost the grant or were uploaded without it) as a change so ``pulumi up`` re-grants,
-and read (``pulumi refresh``) records the live counts. Create it after the bucket ACL resources
-(``depends_on``), only for a legacy (ACL) bucket whose stack opts into public read.
+the objects that already exist. This dynamic resource does (:mod:`infra.gcs_acl.grant`,
+:mod:`infra.gcs_acl.scan`): create grants on every object under ``prefix``, update follows a
+change of entity/role/prefix (grant new, then revoke what the new spec no longer covers), delete
+revokes, diff reports drift (objects that lost the grant or were uploaded without it) as a
+change so ``pulumi up`` re-grants, and read (``pulumi refresh``) records the live counts. Create
+it after the bucket ACL resources (``depends_on``), only for a legacy (ACL) bucket whose stack
+opts into public read.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi.dynamic
 
-from infra.gcs_acl import engine
 from infra.gcs_acl.provider import OUTPUTS, ObjectAclProvider
+from infra.gcs_acl.spec import normalize_bucket, normalize_entity, normalize_role, normalize_spec
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,11 @@ class ObjectAclGrantArgs:
 def _validate_plain(args: ObjectAclGrantArgs) -> None:
     """Reject bad plain values before anything is registered (Outputs are checked later)."""
     if isinstance(args.bucket, str):
-        engine.normalize_bucket(args.bucket)
-    entity = engine.normalize_entity(args.entity) if isinstance(args.entity, str) else None
-    role = engine.normalize_role(args.role) if isinstance(args.role, str) else None
+        normalize_bucket(args.bucket)
+    entity = normalize_entity(args.entity) if isinstance(args.entity, str) else None
+    role = normalize_role(args.role) if isinstance(args.role, str) else None
     if entity is not None and role is not None and isinstance(args.bucket, str):
-        engine.normalize_spec(args.bucket, "", entity, role)
+        normalize_spec(args.bucket, "", entity, role)
 
 
 class ObjectAclGrant(pulumi.dynamic.Resource, module="gcs_acl", name="ObjectAclGrant"):

@@ -3,7 +3,7 @@ and a fault-injecting proxy (429/503/403, concurrency count) in front of it.
 
 The emulator runs as a separate process (``emulator_server.py``: the PyPI emulator with the
 adjustments its docstring lists), in memory, one per test session; tests that kill it start
-their own, on disk. Every test gets ``STORAGE_EMULATOR_HOST`` pointing at it (the engine then
+their own, on disk. Every test gets ``STORAGE_EMULATOR_HOST`` pointing at it (a run then
 uses anonymous credentials) and metadata/ADC variables that can only resolve to loopback.
 """
 
@@ -174,7 +174,7 @@ class Objects:
         return [{"entity": e["entity"], "role": e["role"]} for e in blob._properties["acl"]]
 
     def set_acl(self, bucket: str, name: str, acl: list[dict[str, str]]) -> None:
-        """Replace an object's ACL behind the engine's back (a manual change)."""
+        """Replace an object's ACL behind the tool's back (a manual change)."""
         blob = self.client.bucket(bucket).blob(name)
         blob.acl.loaded = True
         blob.acl.save(acl=acl, client=self.client)

@@ -1,7 +1,9 @@
-"""``python -m infra.gcs_acl`` as an operator runs it (a real process) against the emulator."""
+"""infra/gcs_acl/cli.py: ``python -m infra.gcs_acl`` as an operator runs it (a real process)
+against the emulator, and its help."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -12,6 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from infra.gcs_acl import cli as cli_mod
+from infra.gcs_acl.settings import LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -297,7 +302,7 @@ def test_ctrl_c_during_imports(bucket, tmp_path):
     # A first run after an install: no compiled bytecode yet (an empty PYTHONPYCACHEPREFIX), so
     # the imports take a few hundred milliseconds. -X importtime reports each import on stderr
     # (unbuffered with -u) as it completes: the signal is sent once google.auth is in, while
-    # google-cloud-storage, which the engine imports after it, is not yet.
+    # google-cloud-storage, which infra.gcs_acl.client imports after it, is not yet.
     run = Cli(
         "grant",
         "--bucket",
@@ -402,3 +407,53 @@ def test_more_ctrl_c_while_draining_never_shows_a_traceback(bucket, objects, fau
     _no_traceback(lines)
     assert code == 130
     assert sum(line.startswith("partial progress: ") for line in lines) == 1
+
+
+# ----------------------------------------------------------------------------- help
+
+
+def _subcommands() -> argparse._SubParsersAction:
+    (sub,) = [a for a in cli_mod.parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub
+
+
+def test_help_describes_the_tool_and_gives_the_common_sequence():
+    out = cli("--help")
+    assert out.returncode == 0 and out.stderr == ""
+    assert out.stdout.startswith("usage: python -m infra.gcs_acl ")
+    assert "Exit codes: 0 " in out.stdout and "STORAGE_EMULATOR_HOST" in out.stdout
+    sequence = out.stdout.split("the common sequence", maxsplit=1)[1]
+    commands = [line.split()[3] for line in sequence.splitlines() if "python -m" in line]
+    assert commands == ["check", "grant", "check", "revoke"]
+
+
+def test_every_subcommand_has_a_one_line_help_and_a_description():
+    sub = _subcommands()
+    assert sorted(sub.choices) == ["check", "grant", "revoke"]
+    for listed in sub._choices_actions:
+        assert listed.help and "\n" not in listed.help, listed.dest
+        assert sub.choices[listed.dest].description, listed.dest
+
+
+@pytest.mark.parametrize("command", ["grant", "revoke", "check"])
+def test_every_option_says_what_it_takes_and_its_default(command):
+    options = [a for a in _subcommands().choices[command]._actions if a.dest != "help"]
+    assert [a.option_strings[0] for a in options] == [
+        "--bucket",
+        "--prefix",
+        "--entity",
+        "--role",
+        "--project",
+        "--workers",
+        "--retry-deadline",
+        "--progress-interval",
+    ]
+    for action in options:
+        assert action.help, action.dest
+        assert action.required or "default" in action.help, action.dest
+    for action in options:
+        flag = action.option_strings[0]
+        if flag in cli_mod.NUMERIC_FLAGS:
+            limit = LIMITS[cli_mod.NUMERIC_FLAGS[flag]]
+            assert limit.describe() in action.help and f"(default {action.default}" in action.help
+            assert limit.allows(cli_mod.number(flag, action.default)), flag

@@ -13,7 +13,7 @@ import dill
 import pulumi
 import pytest
 
-from infra.gcs_acl import engine
+from infra.gcs_acl.errors import InvalidSpecError
 from infra.gcs_acl.provider import ObjectAclProvider
 from infra.gcs_acl.resource import ObjectAclGrant, ObjectAclGrantArgs
 from infra.offline import mocks, program
@@ -63,9 +63,9 @@ def test_registers_with_outputs_and_a_loadable_provider(preview: bool) -> None:
 
 def test_bad_plain_value_raises_before_registering() -> None:
     def body() -> None:
-        with pytest.raises(engine.InvalidSpecError, match="invalid role 'WRITER'"):
+        with pytest.raises(InvalidSpecError, match="invalid role 'WRITER'"):
             ObjectAclGrant("bad", ObjectAclGrantArgs(bucket="my-bucket", role="WRITER"))
-        with pytest.raises(engine.InvalidSpecError, match="allUsers cannot be an OWNER"):
+        with pytest.raises(InvalidSpecError, match="allUsers cannot be an OWNER"):
             ObjectAclGrant("bad2", ObjectAclGrantArgs(bucket="my-bucket", role="OWNER"))
 
     assert program.run(EMPTY, program=body).resources == []

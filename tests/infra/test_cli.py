@@ -1,5 +1,5 @@
-"""infra/cli.py: a usage error of every command-line tool is one line and exit 2, in a fresh
-process, as a user meets it."""
+"""infra/cli.py: an error of every command-line tool is one line (a usage error exit 2), and
+Ctrl-C one line and exit 130, in a fresh process, as a user meets them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.cli import error
 from infra.paths import ROOT
 
 
@@ -123,3 +124,64 @@ def test_a_usage_error_is_still_exit_2_under_run() -> None:
     )
     assert result.returncode == 2
     assert result.stderr == "error: unrecognized arguments: --x (see tool --help)\n"
+
+
+def test_an_error_is_one_line_and_the_code_to_exit_with(capsys: pytest.CaptureFixture[str]) -> None:
+    assert error("the bucket does not exist", 1) == 1
+    assert capsys.readouterr() == ("", "error: the bucket does not exist\n")
+
+
+def test_ctrl_c_while_starting_says_the_tools_own_line() -> None:
+    result = _python(
+        "from infra.cli import guard_start\n"
+        "guard_start('error: interrupted while starting; nothing changed')\n"
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(30)\n"
+    )
+    assert (result.returncode, result.stderr) == (
+        130,
+        "error: interrupted while starting; nothing changed\n",
+    )
+
+
+def test_an_interruptible_block_gets_the_first_presses_and_ignores_the_rest() -> None:
+    """What the registry ACL tool needs: the first press stops its work, the second stops the
+    wait for its threads; later ones, and any while it says what it did, change nothing."""
+    result = _python(
+        "import os, signal, time\n"
+        "from infra.cli import interruptible, run\n"
+        "def press(n):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(0.5)\n"
+        "        print(n, 'ignored', flush=True)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print(n, 'raised', flush=True)\n"
+        "def main():\n"
+        "    with interruptible(2) as presses:\n"
+        "        for n in range(3):\n"
+        "            press(n)\n"
+        "    with interruptible(2) as presses:\n"
+        "        presses.settle()\n"
+        "        press(3)\n"
+        "    return 3\n"
+        "run(main, 'nothing done')\n"
+    )
+    assert (result.returncode, result.stderr) == (3, "")
+    assert result.stdout.splitlines() == ["0 raised", "1 raised", "2 ignored", "3 ignored"]
+
+
+def test_after_an_interruptible_block_ctrl_c_ends_the_tool_again() -> None:
+    result = _python(
+        "import os, signal, time\n"
+        "from infra.cli import interruptible, run\n"
+        "def main():\n"
+        "    with interruptible(1):\n"
+        "        pass\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(30)\n"
+        "    return 0\n"
+        "run(main, 'nothing sent')\n"
+    )
+    assert (result.returncode, result.stderr) == (130, "interrupted: nothing sent\n")
