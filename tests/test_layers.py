@@ -76,16 +76,25 @@ def test_main_only_wires() -> None:
     assert not {m for m in imported if m.startswith("infra.offline")}, imported
 
 
-def test_tests_mirror_the_modules_they_test() -> None:
-    """tests/infra/<package>/test_<module>.py tests infra/<package>/<module>.py."""
+# Where each test folder's modules live: tests/<folder>/<path>/test_<module>.py tests
+# <source>/<path>/<module>.py.
+MIRRORS = {"infra": "infra", "gcs_acl": "infra/gcs_acl", "policy": "policy"}
+
+
+@pytest.mark.parametrize(("tests", "source"), MIRRORS.items())
+def test_tests_mirror_the_modules_they_test(tests: str, source: str) -> None:
+    folder = ROOT / "tests" / tests
     orphans = [
         str(test.relative_to(ROOT))
-        for test in (ROOT / "tests" / "infra").rglob("test_*.py")
+        for test in folder.rglob("test_*.py")
         if not (
-            ROOT / test.relative_to(ROOT / "tests").parent / f"{test.stem.removeprefix('test_')}.py"
+            ROOT
+            / source
+            / test.relative_to(folder).parent
+            / f"{test.stem.removeprefix('test_')}.py"
         ).is_file()
     ]
-    assert not orphans, f"no module under infra/ for: {orphans}"
+    assert not orphans, f"no module under {source}/ for: {orphans}"
 
 
 def test_gcs_acl_tests_mirror_its_modules() -> None:
