@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.build_context import allow_list
+from tests.delivery.locks import parse_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
@@ -152,11 +153,11 @@ def test_python_image_writes_nothing_at_run_time():
     assert "PYTHONDONTWRITEBYTECODE=1" in env
 
 
-def test_tornado_pin_is_the_same_for_the_image_and_the_tests():
-    app = re.search(r"^tornado==(\S+)", (APPS / "py-web-server/requirements.txt").read_text(), re.M)
-    dev = re.search(r"^tornado==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M)
-    assert app and dev and app.group(1) == dev.group(1)
-    assert "--hash=sha256:" in (APPS / "py-web-server/requirements.txt").read_text()
+def test_tornado_pin_is_the_same_for_the_image_and_the_tests() -> None:
+    app = parse_lock((APPS / "py-web-server/requirements.txt").read_text())["tornado"]
+    dev = parse_lock((ROOT / "requirements-dev.txt").read_text())["tornado"]
+    assert app.version is not None and app.version == dev.version, (app, dev)
+    assert app.hashes, "the image installs tornado with --require-hashes"
 
 
 def test_imageview_colors_hold_only_what_differs():
