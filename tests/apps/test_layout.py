@@ -55,7 +55,7 @@ def _copies(source: str) -> list[tuple[list[str], str]]:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_dockerfile_contract(source):
+def test_dockerfile_contract(source: str) -> None:
     base, port = SOURCES[source]
     steps = _instructions(source)
     assert steps[0] == ("ARG", f"BASE_IMAGE={base}"), f"{source}: first step {steps[0]}"
@@ -73,7 +73,7 @@ def test_dockerfile_contract(source):
 
 
 @pytest.mark.parametrize("source", CLIENTS)
-def test_client_dockerfile_contract(source):
+def test_client_dockerfile_contract(source: str) -> None:
     steps = _instructions(source)
     assert steps[0] == ("ARG", f"BASE_IMAGE={CLIENTS[source]}"), f"{source}: first step {steps[0]}"
     froms = [arg for word, arg in steps if word == "FROM"]
@@ -88,7 +88,7 @@ def test_client_dockerfile_contract(source):
 
 
 @pytest.mark.parametrize("source", IMAGES)
-def test_allow_list_admits_exactly_what_is_copied(source):
+def test_allow_list_admits_exactly_what_is_copied(source: str) -> None:
     # The same reader the program hashes the image's inputs with (infra/build_context.py).
     allowed = set(allow_list(APPS / source, APPS))
     copied = {src for srcs, _ in _copies(source) for src in srcs}
@@ -100,7 +100,7 @@ def test_allow_list_admits_exactly_what_is_copied(source):
 
 
 @pytest.mark.parametrize("source", NODE_SOURCES)
-def test_node_images_mirror_apps_under_app(source):
+def test_node_images_mirror_apps_under_app(source: str) -> None:
     """/app/<path> in the image is apps/<path>, so relative requires and the CMD work the same
     in the repository (tests/apps run them there) and in the image."""
     for srcs, dest in _copies(source):
@@ -112,7 +112,7 @@ def test_node_images_mirror_apps_under_app(source):
     assert (APPS / script).is_file(), f"{source}: CMD runs {script}, not a file under apps/"
 
 
-def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
+def test_context_root_ignore_file_admits_the_union_of_the_allow_lists() -> None:
     """Builders that skip Dockerfile.dockerignore read apps/.dockerignore instead: Docker's legacy
     builder, and pulumi-docker's docker.Image, which looks for ``<context>/<name of the
     Dockerfile>.dockerignore`` (``.dockerignore`` for any file named Dockerfile). It must admit
@@ -139,7 +139,7 @@ def _source_files() -> list[Path]:
     return [p for p in APPS.rglob("*") if p.is_file() and not skip & set(p.parts)]
 
 
-def test_no_file_in_apps_is_a_copy_of_another():
+def test_no_file_in_apps_is_a_copy_of_another() -> None:
     by_content: dict[bytes, list[str]] = defaultdict(list)
     for path in _source_files():
         by_content[path.read_bytes()].append(path.relative_to(APPS).as_posix())
@@ -148,7 +148,7 @@ def test_no_file_in_apps_is_a_copy_of_another():
     assert [p.name for p in _source_files()].count("lifecycle.js") == 1
 
 
-def test_python_image_writes_nothing_at_run_time():
+def test_python_image_writes_nothing_at_run_time() -> None:
     env = " ".join(arg for word, arg in _instructions("py-web-server") if word == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env
 
@@ -160,7 +160,7 @@ def test_tornado_pin_is_the_same_for_the_image_and_the_tests() -> None:
     assert app.hashes, "the image installs tornado with --require-hashes"
 
 
-def test_imageview_colors_hold_only_what_differs():
+def test_imageview_colors_hold_only_what_differs() -> None:
     for color in ("blue", "green"):
         names = sorted(p.name for p in (APPS / "imageview" / color).iterdir())
         assert names == ["Dockerfile", "Dockerfile.dockerignore", "color.json"], f"{color}: {names}"
@@ -176,7 +176,7 @@ def test_imageview_colors_hold_only_what_differs():
 
 
 @pytest.mark.parametrize("package", ["node-app", "kubia", "lib/imageview"])
-def test_node_apps_need_no_packages(package):
+def test_node_apps_need_no_packages(package: str) -> None:
     manifest = json.loads((APPS / package / "package.json").read_text())
     assert manifest["dependencies"] == {}
     assert manifest["private"] is True
