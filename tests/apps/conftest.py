@@ -105,6 +105,12 @@ class RunningApp:
         return self.proc.wait(timeout=10)
 
 
+#: The ``start_app`` fixture: ``start_app(name, **env)``.
+StartApp = Callable[..., RunningApp]
+#: The ``run_app_once`` fixture: ``run_app_once(name, *args, **env)``.
+RunAppOnce = Callable[..., subprocess.CompletedProcess[str]]
+
+
 def _need_node() -> None:
     if shutil.which("node"):
         return
@@ -112,7 +118,7 @@ def _need_node() -> None:
 
 
 @pytest.fixture
-def start_app() -> Iterator[Callable[..., RunningApp]]:
+def start_app() -> Iterator[StartApp]:
     """``start_app(name, **env)`` starts an app on a free port and waits until it listens."""
     started: list[RunningApp] = []
 
@@ -155,7 +161,7 @@ def start_app() -> Iterator[Callable[..., RunningApp]]:
 
 
 @pytest.fixture
-def run_app_once() -> Callable[..., subprocess.CompletedProcess[str]]:
+def run_app_once() -> RunAppOnce:
     """``run_app_once(name, *args, **env)`` runs an app that is expected to exit on its own;
     ``args``, when given, replace all after the interpreter (the script and its arguments)."""
 

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from tests.apps.conftest import RunAppOnce, StartApp
+
 ALL_APPS = ["py-web-server", "node-app", "kubia", "imageview-blue", "imageview-green"]
 
 
@@ -33,7 +35,7 @@ def _read_response(sock: socket.socket) -> bytes:
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_root_answers_with_app_body_and_safe_headers(start_app, name):
+def test_root_answers_with_app_body_and_safe_headers(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     status, headers, body = app.request("GET", "/")
     assert status == 200, f"{name}: GET / answered {status}"
@@ -47,13 +49,13 @@ def test_root_answers_with_app_body_and_safe_headers(start_app, name):
 
 @pytest.mark.parametrize("name", ALL_APPS)
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_listens_on_all_interfaces(start_app, name, host):
+def test_listens_on_all_interfaces(start_app: StartApp, name: str, host: str) -> None:
     app = start_app(name)
     assert app.request("GET", "/healthz", host=host)[0] == 200
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_health_and_readiness_probes(start_app, name):
+def test_health_and_readiness_probes(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     assert app.request("GET", "/healthz")[::2] == (200, b"ok\n")
     assert app.request("GET", "/readyz")[::2] == (200, b"ready\n")
@@ -62,7 +64,7 @@ def test_health_and_readiness_probes(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_head_has_headers_but_no_body(start_app, name):
+def test_head_has_headers_but_no_body(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     status, headers, body = app.request("HEAD", "/")
     assert (status, body) == (200, b"")
@@ -80,7 +82,9 @@ def test_head_has_headers_but_no_body(start_app, name):
         ("PUT", "/readyz", 405),
     ],
 )
-def test_bad_paths_and_methods_are_4xx(start_app, name, method, path, status):
+def test_bad_paths_and_methods_are_4xx(
+    start_app: StartApp, name: str, method: str, path: str, status: int
+) -> None:
     app = start_app(name)
     got, headers, _ = app.request(method, path)
     assert got == status, f"{name}: {method} {path} answered {got}, wanted {status}"
@@ -90,7 +94,7 @@ def test_bad_paths_and_methods_are_4xx(start_app, name, method, path, status):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_oversized_headers_are_431_and_server_survives(start_app, name):
+def test_oversized_headers_are_431_and_server_survives(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     status, _, _ = app.request("GET", "/", headers={"X-Big": "a" * 20_000})
     assert status == 431, f"{name}: a 20 kB header answered {status}"
@@ -101,7 +105,9 @@ def test_oversized_headers_are_431_and_server_survives(start_app, name):
 @pytest.mark.parametrize(
     "payload", [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n"]
 )
-def test_malformed_requests_are_400_and_logged(start_app, name, payload):
+def test_malformed_requests_are_400_and_logged(
+    start_app: StartApp, name: str, payload: bytes
+) -> None:
     app = start_app(name)
     before = len(app.lines)
     answer = _raw(app.port, payload)
@@ -113,7 +119,7 @@ def test_malformed_requests_are_400_and_logged(start_app, name, payload):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_one_access_log_line_per_request(start_app, name):
+def test_one_access_log_line_per_request(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     paths = ["/", "/healthz", "/nope?x=1"]
     for path in paths:
@@ -126,7 +132,7 @@ def test_one_access_log_line_per_request(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_sigterm_drains_in_flight_requests_and_exits_zero(start_app, name):
+def test_sigterm_drains_in_flight_requests_and_exits_zero(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     # An idle keep-alive connection (a request done), and two requests only half sent.
     idle = socket.create_connection(("127.0.0.1", app.port), timeout=5)
@@ -162,7 +168,7 @@ def test_sigterm_drains_in_flight_requests_and_exits_zero(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_sigterm_gives_up_on_a_stuck_client_at_the_deadline(start_app, name):
+def test_sigterm_gives_up_on_a_stuck_client_at_the_deadline(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     stuck = socket.create_connection(("127.0.0.1", app.port), timeout=5)
     stuck.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")  # never finished
@@ -174,7 +180,7 @@ def test_sigterm_gives_up_on_a_stuck_client_at_the_deadline(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_sigint_drains_too(start_app, name):
+def test_sigint_drains_too(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     app.proc.send_signal(2)
     assert app.proc.wait(timeout=5) == 0
@@ -204,7 +210,9 @@ BAD_PORTS = [
 
 
 @pytest.mark.parametrize("port", BAD_PORTS)
-def test_one_port_rule_one_message_one_exit_code_in_every_app(run_app_once, port):
+def test_one_port_rule_one_message_one_exit_code_in_every_app(
+    run_app_once: RunAppOnce, port: str
+) -> None:
     """Python and Node read PORT by the same rule: each app refuses the same values with the
     same line and exit code 2."""
     quoted = json.dumps(port, ensure_ascii=False)
@@ -221,14 +229,16 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_a_valid_port_is_the_port_listened_on(start_app, name):
+def test_a_valid_port_is_the_port_listened_on(start_app: StartApp, name: str) -> None:
     port = _free_port()
     app = start_app(name, PORT=str(port))
     assert app.port == port and app.request("GET", "/healthz")[0] == 200
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_a_port_in_use_is_one_line_and_exit_1(start_app, run_app_once, name):
+def test_a_port_in_use_is_one_line_and_exit_1(
+    start_app: StartApp, run_app_once: RunAppOnce, name: str
+) -> None:
     first = start_app(name)
     proc = run_app_once(name, PORT=str(first.port))
     assert proc.returncode == 1, proc.stderr

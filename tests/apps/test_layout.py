@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.build_context import allow_list
+from tests.delivery.locks import parse_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
@@ -54,7 +55,7 @@ def _copies(source: str) -> list[tuple[list[str], str]]:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_dockerfile_contract(source):
+def test_dockerfile_contract(source: str) -> None:
     base, port = SOURCES[source]
     steps = _instructions(source)
     assert steps[0] == ("ARG", f"BASE_IMAGE={base}"), f"{source}: first step {steps[0]}"
@@ -72,7 +73,7 @@ def test_dockerfile_contract(source):
 
 
 @pytest.mark.parametrize("source", CLIENTS)
-def test_client_dockerfile_contract(source):
+def test_client_dockerfile_contract(source: str) -> None:
     steps = _instructions(source)
     assert steps[0] == ("ARG", f"BASE_IMAGE={CLIENTS[source]}"), f"{source}: first step {steps[0]}"
     froms = [arg for word, arg in steps if word == "FROM"]
@@ -87,7 +88,7 @@ def test_client_dockerfile_contract(source):
 
 
 @pytest.mark.parametrize("source", IMAGES)
-def test_allow_list_admits_exactly_what_is_copied(source):
+def test_allow_list_admits_exactly_what_is_copied(source: str) -> None:
     # The same reader the program hashes the image's inputs with (infra/build_context.py).
     allowed = set(allow_list(APPS / source, APPS))
     copied = {src for srcs, _ in _copies(source) for src in srcs}
@@ -99,7 +100,7 @@ def test_allow_list_admits_exactly_what_is_copied(source):
 
 
 @pytest.mark.parametrize("source", NODE_SOURCES)
-def test_node_images_mirror_apps_under_app(source):
+def test_node_images_mirror_apps_under_app(source: str) -> None:
     """/app/<path> in the image is apps/<path>, so relative requires and the CMD work the same
     in the repository (tests/apps run them there) and in the image."""
     for srcs, dest in _copies(source):
@@ -111,7 +112,7 @@ def test_node_images_mirror_apps_under_app(source):
     assert (APPS / script).is_file(), f"{source}: CMD runs {script}, not a file under apps/"
 
 
-def test_context_root_ignore_file_admits_the_union_of_the_allow_lists():
+def test_context_root_ignore_file_admits_the_union_of_the_allow_lists() -> None:
     """Builders that skip Dockerfile.dockerignore read apps/.dockerignore instead: Docker's legacy
     builder, and pulumi-docker's docker.Image, which looks for ``<context>/<name of the
     Dockerfile>.dockerignore`` (``.dockerignore`` for any file named Dockerfile). It must admit
@@ -138,7 +139,7 @@ def _source_files() -> list[Path]:
     return [p for p in APPS.rglob("*") if p.is_file() and not skip & set(p.parts)]
 
 
-def test_no_file_in_apps_is_a_copy_of_another():
+def test_no_file_in_apps_is_a_copy_of_another() -> None:
     by_content: dict[bytes, list[str]] = defaultdict(list)
     for path in _source_files():
         by_content[path.read_bytes()].append(path.relative_to(APPS).as_posix())
@@ -147,19 +148,19 @@ def test_no_file_in_apps_is_a_copy_of_another():
     assert [p.name for p in _source_files()].count("lifecycle.js") == 1
 
 
-def test_python_image_writes_nothing_at_run_time():
+def test_python_image_writes_nothing_at_run_time() -> None:
     env = " ".join(arg for word, arg in _instructions("py-web-server") if word == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env
 
 
-def test_tornado_pin_is_the_same_for_the_image_and_the_tests():
-    app = re.search(r"^tornado==(\S+)", (APPS / "py-web-server/requirements.txt").read_text(), re.M)
-    dev = re.search(r"^tornado==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M)
-    assert app and dev and app.group(1) == dev.group(1)
-    assert "--hash=sha256:" in (APPS / "py-web-server/requirements.txt").read_text()
+def test_tornado_pin_is_the_same_for_the_image_and_the_tests() -> None:
+    app = parse_lock((APPS / "py-web-server/requirements.txt").read_text())["tornado"]
+    dev = parse_lock((ROOT / "requirements-dev.txt").read_text())["tornado"]
+    assert app.version is not None and app.version == dev.version, (app, dev)
+    assert app.hashes, "the image installs tornado with --require-hashes"
 
 
-def test_imageview_colors_hold_only_what_differs():
+def test_imageview_colors_hold_only_what_differs() -> None:
     for color in ("blue", "green"):
         names = sorted(p.name for p in (APPS / "imageview" / color).iterdir())
         assert names == ["Dockerfile", "Dockerfile.dockerignore", "color.json"], f"{color}: {names}"
@@ -175,7 +176,7 @@ def test_imageview_colors_hold_only_what_differs():
 
 
 @pytest.mark.parametrize("package", ["node-app", "kubia", "lib/imageview"])
-def test_node_apps_need_no_packages(package):
+def test_node_apps_need_no_packages(package: str) -> None:
     manifest = json.loads((APPS / package / "package.json").read_text())
     assert manifest["dependencies"] == {}
     assert manifest["private"] is True

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests.apps.conftest import StartApp
 from tests.apps.test_behaviour import ALL_APPS
 
 HEADER_TIMEOUT_S = 10
@@ -59,7 +60,7 @@ def _trickle(port: int, start: bytes, piece: bytes, result: dict[str, object]) -
     result.update(closed_after=time.monotonic() - started, answer=answer)
 
 
-def test_a_head_or_body_sent_a_little_every_5_s_is_cut_off(start_app):
+def test_a_head_or_body_sent_a_little_every_5_s_is_cut_off(start_app: StartApp) -> None:
     """Slowloris: one header line every 5 s; and a body one byte every 5 s. The head must be
     complete within 10 s (then 408 or a close), the whole request within 20 s; all five apps
     at once, and each keeps serving."""
@@ -91,7 +92,7 @@ def test_a_head_or_body_sent_a_little_every_5_s_is_cut_off(start_app):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_open_connections_are_bounded_and_the_app_recovers(start_app, name):
+def test_open_connections_are_bounded_and_the_app_recovers(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     idle = [
         socket.create_connection(("127.0.0.1", app.port), timeout=5) for _ in range(MAX_CONNECTIONS)
@@ -118,7 +119,7 @@ def test_open_connections_are_bounded_and_the_app_recovers(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_a_300_kb_header_is_431_and_the_app_survives(start_app, name):
+def test_a_300_kb_header_is_431_and_the_app_survives(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n"
     with socket.create_connection(("127.0.0.1", app.port), timeout=5) as sock:
@@ -132,7 +133,7 @@ def test_a_300_kb_header_is_431_and_the_app_survives(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_connect_is_405(start_app, name):
+def test_connect_is_405(start_app: StartApp, name: str) -> None:
     app = start_app(name)
     with socket.create_connection(("127.0.0.1", app.port), timeout=5) as sock:
         sock.sendall(
@@ -147,7 +148,9 @@ def test_connect_is_405(start_app, name):
 
 
 @pytest.mark.parametrize("name", ALL_APPS)
-def test_sigterm_while_a_request_body_is_arriving_answers_it(start_app, name):
+def test_sigterm_while_a_request_body_is_arriving_answers_it(
+    start_app: StartApp, name: str
+) -> None:
     app = start_app(name)
     sock = socket.create_connection(("127.0.0.1", app.port), timeout=5)
     sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12345")

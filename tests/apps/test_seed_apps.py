@@ -9,8 +9,10 @@ import socket
 
 import pytest
 
+from tests.apps.conftest import StartApp
 
-def test_py_web_server_answers_its_hostname(start_app):
+
+def test_py_web_server_answers_its_hostname(start_app: StartApp) -> None:
     app = start_app("py-web-server")
     assert app.request("GET", "/")[2] == f"Hostname: {socket.gethostname()}\n".encode()
 
@@ -20,13 +22,13 @@ def test_py_web_server_answers_its_hostname(start_app):
     [({}, b"Hello World\n"), ({"GREETING": "Welcome to Cloud"}, b"Welcome to Cloud\n")],
     ids=["v0.1-default", "v0.2-welcome"],
 )
-def test_node_app_greeting(start_app, env, body):
+def test_node_app_greeting(start_app: StartApp, env: dict[str, str], body: bytes) -> None:
     app = start_app("node-app", **env)
     assert app.request("GET", "/")[2] == body
     app.wait_for_line(f"Server running at http://0.0.0.0:{app.port}/")
 
 
-def test_kubia_answer_and_seed_log_lines(start_app):
+def test_kubia_answer_and_seed_log_lines(start_app: StartApp) -> None:
     app = start_app("kubia")
     assert app.request("GET", "/")[2] == f"you've hit {socket.gethostname()}\n".encode()
     assert app.lines[0] == "Kubia server starting..."
@@ -34,7 +36,9 @@ def test_kubia_answer_and_seed_log_lines(start_app):
 
 
 @pytest.mark.parametrize("color", ["blue", "green"])
-def test_imageview_shows_color_host_project_and_secret_id_never_the_key(start_app, color):
+def test_imageview_shows_color_host_project_and_secret_id_never_the_key(
+    start_app: StartApp, color: str
+) -> None:
     key = secrets.token_hex(16)
     app = start_app(
         f"imageview-{color}", PROJECT_ID="hello-docker", SECRET_ID="asa", SECRET_KEY=key
@@ -54,7 +58,7 @@ def test_imageview_shows_color_host_project_and_secret_id_never_the_key(start_ap
     assert key not in everything, f"imageview-{color} leaked SECRET_KEY"
 
 
-def test_imageview_escapes_values_and_says_when_unset(start_app):
+def test_imageview_escapes_values_and_says_when_unset(start_app: StartApp) -> None:
     app = start_app("imageview-blue", SECRET_ID='<script>alert("x")</script>')
     page = app.request("GET", "/")[2].decode()
     assert "<script>" not in page
@@ -63,11 +67,18 @@ def test_imageview_escapes_values_and_says_when_unset(start_app):
     assert '<dd id="secret-key"><em>not set</em></dd>' in page
 
 
-def test_imageview_colors_are_visibly_different(start_app):
+def background(page: str) -> str:
+    """The page's background colour (``background:#rrggbb``)."""
+    match = re.search(r"background:(#[0-9a-f]{6})", page)
+    assert match, f"no background colour in {page!r}"
+    return match.group(1)
+
+
+def test_imageview_colors_are_visibly_different(start_app: StartApp) -> None:
     pages = {
         c: start_app(f"imageview-{c}").request("GET", "/")[2].decode() for c in ("blue", "green")
     }
-    backgrounds = {c: re.search(r"background:(#[0-9a-f]{6})", p).group(1) for c, p in pages.items()}
+    backgrounds = {c: background(page) for c, page in pages.items()}
     assert backgrounds["blue"] != backgrounds["green"]
     assert "<h1>blue</h1>" in pages["blue"]
     assert "<h1>green</h1>" in pages["green"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.apps.conftest import APPS, _need_node
+from tests.apps.conftest import APPS, RunAppOnce, StartApp, _need_node
 
 
 def _healthcheck(port: int | str) -> subprocess.CompletedProcess[str]:
@@ -22,7 +23,7 @@ def _healthcheck(port: int | str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_healthcheck_passes_against_a_live_app_and_fails_without_one(start_app):
+def test_healthcheck_passes_against_a_live_app_and_fails_without_one(start_app: StartApp) -> None:
     app = start_app("kubia")
     assert _healthcheck(app.port).returncode == 0
     app.wait_for_line('"GET /healthz HTTP/1.1" 200 ')
@@ -30,7 +31,7 @@ def test_healthcheck_passes_against_a_live_app_and_fails_without_one(start_app):
     assert _healthcheck(app.port).returncode == 1
 
 
-def test_imageview_needs_its_color_file(run_app_once):
+def test_imageview_needs_its_color_file(run_app_once: RunAppOnce) -> None:
     proc = run_app_once("imageview-blue", "lib/imageview/app.js")
     assert proc.returncode == 2
     assert proc.stderr == "imageview: usage: node lib/imageview/app.js <color.json>\n"
@@ -48,7 +49,9 @@ def test_imageview_needs_its_color_file(run_app_once):
         ["blue"],
     ],
 )
-def test_imageview_refuses_a_color_it_would_inject_into_the_page(run_app_once, tmp_path, color):
+def test_imageview_refuses_a_color_it_would_inject_into_the_page(
+    run_app_once: RunAppOnce, tmp_path: Path, color: object
+) -> None:
     bad = tmp_path / "color.json"
     bad.write_text(json.dumps(color))
     proc = run_app_once("imageview-blue", "lib/imageview/app.js", str(bad))

@@ -193,11 +193,15 @@ def lock_problems(source: Path, lock: Path) -> list[str]:
         req = a.requirement
         if req.marker is not None and not req.marker.evaluate():
             continue
-        pin = pins.get(canonicalize_name(req.name))
-        if pin is None:
+        pinned = pins.get(canonicalize_name(req.name))
+        if pinned is None:
             problems.append(f"{a.origin} asks for {req}; {name} does not pin {req.name}")
-        elif pin.version is not None and not req.specifier.contains(pin.version, prereleases=True):
-            problems.append(f"{a.origin} asks for {req}; {name} pins {pin.name}=={pin.version}")
+        elif pinned.version is not None and not req.specifier.contains(
+            pinned.version, prereleases=True
+        ):
+            problems.append(
+                f"{a.origin} asks for {req}; {name} pins {pinned.name}=={pinned.version}"
+            )
     for pin in pins.values():
         for origin in (v[3:] for v in pin.via if v.startswith("-r ")):
             if (origin, pin.name) not in wanted:
@@ -207,13 +211,13 @@ def lock_problems(source: Path, lock: Path) -> list[str]:
 
     for constraint in constraints:
         for other in parse_lock(constraint.read_text()).values():
-            pin = pins.get(other.name)
-            if pin is not None and (pin.version, set(pin.hashes)) != (
+            pinned = pins.get(other.name)
+            if pinned is not None and (pinned.version, set(pinned.hashes)) != (
                 other.version,
                 set(other.hashes),
             ):
                 problems.append(
-                    f"{name}: {pin.name}=={pin.version} differs from the constraint "
+                    f"{name}: {pinned.name}=={pinned.version} differs from the constraint "
                     f"{constraint.name}: {other.name}=={other.version}"
                 )
 

@@ -73,8 +73,11 @@ def dev_outputs() -> tuple[Path, str, str]:
     return rendered, color, "green" if color == "blue" else "blue"
 
 
-def guard(tmp_path: Path, rendered: Path, **pulumi: object) -> subprocess.CompletedProcess[str]:
-    path = pulumi_on_path(tmp_path, **pulumi)  # type: ignore[arg-type]
+def guard(
+    tmp_path: Path, rendered: Path, *, stdout: str = "", stderr: str = "", code: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """The guard run against a `pulumi` that answers with ``stdout``, ``stderr`` and ``code``."""
+    path = pulumi_on_path(tmp_path, stdout=stdout, stderr=stderr, code=code)
     return run(GUARD, "dev", str(rendered), env={"PATH": path}, cwd=tmp_path)
 
 

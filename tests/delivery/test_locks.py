@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.delivery.locks import (
     LOCKS,
@@ -84,8 +85,9 @@ def test_pulumi_install_reads_the_runtime_lock() -> None:
     for lock in ("requirements.txt", "policy/requirements.txt"):
         pins = parse_lock(lock_path(lock).read_text())
         assert pins and all(p.hashes for p in pins.values()), lock
-    assert "toolchain: pip" in (ROOT / "Pulumi.yaml").read_text()
-    assert "toolchain: pip" in (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
+    for project in (ROOT / "Pulumi.yaml", ROOT / "policy" / "PulumiPolicy.yaml"):
+        runtime = yaml.safe_load(project.read_text())["runtime"]
+        assert runtime["options"]["toolchain"] == "pip", project.name
 
 
 # A broken copy of a real lock or its ranges must be reported, with the reason.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import yaml
@@ -194,9 +195,9 @@ def test_pin_check_fails_on_a_bad_pin(line: str, expected: str) -> None:
     assert any(expected in p for p in problems), problems
 
 
-def input_problems(doc: dict[str, object], where: str) -> list[str]:
+def input_problems(doc: dict[str, Any], where: str) -> list[str]:
     problems = []
-    for job_id, step in steps(doc):  # type: ignore[arg-type]
+    for job_id, step in steps(doc):
         name = action(step)
         if name is None or name not in RELEASES:
             continue

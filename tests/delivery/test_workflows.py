@@ -15,7 +15,14 @@ import pytest
 import yaml
 
 from tests.delivery.renders import ROOT, stacks
-from tests.delivery.workflows import WORKFLOWS, action, steps, workflow, workflow_files
+from tests.delivery.workflows import (
+    WORKFLOWS,
+    action,
+    steps,
+    strings,
+    workflow,
+    workflow_files,
+)
 from tests.prerequisites import unavailable
 
 ACTIONLINT = ROOT / ".venv-tools" / "bin" / "actionlint"
@@ -24,6 +31,10 @@ ACTIONLINT = ROOT / ".venv-tools" / "bin" / "actionlint"
 def actionlint(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
     if not ACTIONLINT.exists():
         unavailable(".venv-tools/bin/actionlint is missing: run scripts/install.sh")
+    # actionlint checks `run:` scripts only when shellcheck is on PATH: without it a clean run
+    # would prove nothing about them.
+    if shutil.which("shellcheck") is None:
+        unavailable("shellcheck is missing: run scripts/install.sh")
     return subprocess.run(
         [str(ACTIONLINT), "-no-color", *files],
         check=False,
@@ -34,12 +45,6 @@ def actionlint(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_shellcheck_is_there_for_actionlint() -> None:
-    # actionlint checks `run:` scripts only when shellcheck is on PATH.
-    if shutil.which("shellcheck") is None:
-        unavailable("shellcheck is missing: run scripts/install.sh")
-
-
 def test_every_workflow_passes_actionlint() -> None:
     proc = actionlint(ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -48,53 +53,19 @@ def test_every_workflow_passes_actionlint() -> None:
     assert required <= present, required - present
 
 
-BREAKAGES = [
-    # (file, text to replace, replacement, what actionlint must say)
-    (
-        "deploy.yml",
-        "needs.dev.result",
-        "needs.deve.result",
-        'property "deve" is not defined',
-    ),
-    (
-        "pulumi-up.yml",
-        "queue: max ",
-        "queue: maxx ",
-        'invalid value "maxx" for "queue"',
-    ),
-    (
-        "pulumi-up.yml",
-        "cancel-in-progress: false   # never stop an update halfway",
-        "cancel-in-progress: true",
-        '"queue: max" cannot be combined with "cancel-in-progress: true"',
-    ),
-    (
-        "cutover.yml",
-        'echo "Requested by @$GITHUB_ACTOR: $REASON"',
-        'echo "Requested by: ${{ github.event.head_commit.message }}"',
-        "potentially untrusted",
-    ),
-    (
-        "pulumi-up.yml",
-        "group: pulumi-${{ inputs.stack }}",
-        "group: pulumi-${{ inputs.stak }}",
-        'property "stak" is not defined',
-    ),
-]
-
-
-@pytest.mark.parametrize(("name", "old", "new", "expected"), BREAKAGES, ids=lambda v: str(v)[:30])
-def test_actionlint_fails_on_a_broken_workflow(
-    tmp_path: Path, name: str, old: str, new: str, expected: str
-) -> None:
+def test_actionlint_fails_on_a_broken_workflow(tmp_path: Path) -> None:
+    # An untrusted value (a commit message) expanded straight into a `run:` script: shell
+    # injection, which no parsed test here looks for.
     target = tmp_path / ".github" / "workflows"
     shutil.copytree(WORKFLOWS, target)
-    text = (target / name).read_text()
-    assert old in text, f"{name} no longer contains {old!r}: update this test"
-    (target / name).write_text(text.replace(old, new))
+    old = 'echo "Requested by @$GITHUB_ACTOR: $REASON"'
+    text = (target / "cutover.yml").read_text()
+    assert old in text, f"cutover.yml no longer contains {old!r}: update this test"
+    new = 'echo "Requested by: ${{ github.event.head_commit.message }}"'
+    (target / "cutover.yml").write_text(text.replace(old, new))
     proc = actionlint(tmp_path, *(str(p.relative_to(tmp_path)) for p in target.glob("*.yml")))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert expected in proc.stdout, proc.stdout
+    assert ".github/workflows/cutover.yml" in proc.stdout, proc.stdout
 
 
 def cloud_stacks() -> list[str]:
@@ -145,14 +116,6 @@ def test_prod_waits_for_dev_on_push_and_every_deploy_uses_the_gated_job() -> Non
     assert workflow("cutover.yml")["jobs"]["apply"]["uses"] == "./.github/workflows/pulumi-up.yml"
 
 
-def test_cloud_auth_is_workload_identity_only() -> None:
-    for path in WORKFLOWS.glob("*.yml"):
-        text = path.read_text()
-        assert "credentials_json" not in text, f"{path.name}: use Workload Identity Federation"
-        if "google-github-actions/auth@" in text:
-            assert "workload_identity_provider:" in text, path.name
-
-
 # --- Trust boundaries -------------------------------------------------------------------------
 
 PREVIEW_ACCOUNT = "${{ vars.GCP_PREVIEW_SERVICE_ACCOUNT }}"
@@ -186,6 +149,7 @@ def test_every_cloud_identity_is_bound_to_its_environment() -> None:
         assert step["with"]["workload_identity_provider"] == (
             "${{ vars.GCP_WORKLOAD_IDENTITY_PROVIDER }}"
         ), name
+        assert "credentials_json" not in step["with"], f"{name}: use Workload Identity Federation"
         if environment.startswith("preview-"):
             assert account == PREVIEW_ACCOUNT, f"{name} {job_id}: {account}"
         else:
@@ -193,12 +157,14 @@ def test_every_cloud_identity_is_bound_to_its_environment() -> None:
 
 
 def test_pr_preview_never_uses_the_deploy_identity() -> None:
-    text = (WORKFLOWS / "pull-request.yml").read_text()
     doc = workflow("pull-request.yml")
-    assert "GCP_DEPLOY_SERVICE_ACCOUNT" not in text
-    assert "GCP_SERVICE_ACCOUNT" not in text.replace("GCP_PREVIEW_SERVICE_ACCOUNT", "")
-    assert "secrets: inherit" not in text
-    assert "pulumi-up.yml" not in text
+    accounts = [
+        v for v in strings(doc) if "GCP_SERVICE_ACCOUNT" in v or "GCP_DEPLOY_SERVICE_ACCOUNT" in v
+    ]
+    assert accounts == [], accounts
+    jobs = doc["jobs"]
+    assert all(job.get("secrets") != "inherit" for job in jobs.values())
+    assert not any(str(job.get("uses", "")).endswith("pulumi-up.yml") for job in jobs.values())
     job = doc["jobs"]["preview"]
     assert job["environment"]["name"] == "preview-${{ matrix.stack }}"
     commands = {s["with"].get("command") for _, s in steps(doc) if action(s) == "pulumi/actions"}
@@ -267,11 +233,11 @@ def test_checks_run_every_test_command_of_the_readme_test_script() -> None:
 def test_a_push_to_main_deploys_or_fails() -> None:
     # No "credentials available?" shortcut: dev runs on every push, and the deploy job checks
     # its own environment's credentials (scripts/delivery/require-cloud.sh) before anything else.
-    deploy = (WORKFLOWS / "deploy.yml").read_text()
-    assert "outputs.cloud" not in deploy
-    assert _normalise(workflow("deploy.yml")["jobs"]["dev"]["if"]).startswith(
-        "github.event_name == 'push' ||"
-    )
+    deploy = workflow("deploy.yml")
+    conditions = [str(job.get("if", "")) for job in deploy["jobs"].values()]
+    conditions += [str(step.get("if", "")) for _, step in steps(deploy)]
+    assert not any("outputs.cloud" in c for c in conditions), conditions
+    assert _normalise(deploy["jobs"]["dev"]["if"]).startswith("github.event_name == 'push' ||")
     job = workflow("pulumi-up.yml")["jobs"]["up"]
     names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
     first = job["steps"][0]
@@ -310,8 +276,7 @@ def test_release_pr_is_opened_with_the_app_token() -> None:
     assert checkout["with"]["token"] == app_token
     (opener,) = [s for s in job["steps"] if "gh pr create" in s.get("run", "")]
     assert opener["env"]["GH_TOKEN"] == app_token
-    text = yaml.safe_dump(job)
-    assert "github.token" not in text and "GITHUB_TOKEN" not in text
+    assert not any("github.token" in v or "GITHUB_TOKEN" in v for v in strings(job))
 
 
 def test_checkouts_keep_no_credentials_except_to_push_the_release_branch() -> None:

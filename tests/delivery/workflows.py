@@ -45,6 +45,20 @@ def action(step: dict[str, Any]) -> str | None:
     return str(uses).split("@", 1)[0]
 
 
+def strings(node: object) -> Iterator[str]:
+    """Every string in parsed YAML, mapping keys included (``run:`` scripts, ``env:`` names and
+    values, ``with:`` inputs, ``if:`` conditions...)."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from strings(key)
+            yield from strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from strings(item)
+
+
 def run_scripts(root: Path = WORKFLOWS) -> Iterator[tuple[str, str]]:
     """(where, script) for every ``run:`` step of every workflow."""
     for path in workflow_files(root):

@@ -26,7 +26,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -126,8 +126,12 @@ class Container:
         return proc.stdout + proc.stderr
 
 
+#: The ``run_container`` fixture: ``run_container(image, port, *docker_run_args)``.
+RunContainer = Callable[..., Container]
+
+
 @pytest.fixture
-def run_container(run_id: str) -> Iterator[Callable[..., Container]]:
+def run_container(run_id: str) -> Iterator[RunContainer]:
     """``run_container(image, port, *docker_run_args)``: runs it detached like the labs, with the
     port published on loopback only and the restrictions Kubernetes' restricted policy asks for
     (read-only root filesystem, no capabilities, no privilege escalation)."""
@@ -187,13 +191,16 @@ def image_exists(ref: str) -> bool:
 
 
 def catalog() -> list[str]:
-    return json.loads(http_get(f"http://{REGISTRY}/v2/_catalog?n=1000")[2])["repositories"]
+    answer = json.loads(http_get(f"http://{REGISTRY}/v2/_catalog?n=1000")[2])
+    return [str(name) for name in answer["repositories"]]
 
 
 # --- the labs ------------------------------------------------------------------------------
 
 
-def test_s1_py_web_server_answers_with_the_container_hostname(images, run_container):
+def test_s1_py_web_server_answers_with_the_container_hostname(
+    images: dict[str, AppImage], run_container: RunContainer
+) -> None:
     # docker run -d -p 8888:8888 --name py-web-server -h my-web-server py-web-server:v1
     image = images["py-web-server"]
     web = run_container(image.tag, 8888, "-h", "my-web-server")
@@ -201,7 +208,9 @@ def test_s1_py_web_server_answers_with_the_container_hostname(images, run_contai
     assert '"GET / HTTP/1.1" 200 ' in web.logs()
 
 
-def test_s2_node_app_both_versions_side_by_side(images, run_container):
+def test_s2_node_app_both_versions_side_by_side(
+    images: dict[str, AppImage], run_container: RunContainer
+) -> None:
     image = images["node-app"].tag
     v01 = run_container(image, 8080)
     v02 = run_container(image, 8080, "-e", "GREETING=Welcome to Cloud")
@@ -210,7 +219,9 @@ def test_s2_node_app_both_versions_side_by_side(images, run_container):
     assert "Server running at http://0.0.0.0:8080/" in v01.logs()
 
 
-def test_s3_kubia_answers_with_the_container_name_and_logs_requests(images, run_container):
+def test_s3_kubia_answers_with_the_container_name_and_logs_requests(
+    images: dict[str, AppImage], run_container: RunContainer
+) -> None:
     kubia = run_container(images["kubia"].tag, 8080)
     hostname = docker("inspect", "-f", "{{.Config.Hostname}}", kubia.id).strip()
     assert http_get(kubia.url)[2] == f"you've hit {hostname}\n".encode()
@@ -220,7 +231,9 @@ def test_s3_kubia_answers_with_the_container_name_and_logs_requests(images, run_
 
 
 @pytest.mark.parametrize("color", ["blue", "green"])
-def test_s4_imageview_colors_show_config_and_never_the_key(images, run_container, color):
+def test_s4_imageview_colors_show_config_and_never_the_key(
+    images: dict[str, AppImage], run_container: RunContainer, color: str
+) -> None:
     key = secrets.token_hex(16)
     view = run_container(
         images[f"imageview-{color}"].tag, 8080,
@@ -235,7 +248,9 @@ def test_s4_imageview_colors_show_config_and_never_the_key(images, run_container
     assert key not in page + json.dumps(headers) + view.logs()
 
 
-def test_sigterm_stops_every_container_cleanly(images, run_container):
+def test_sigterm_stops_every_container_cleanly(
+    images: dict[str, AppImage], run_container: RunContainer
+) -> None:
     """`docker stop` sends SIGTERM to PID 1 (the app itself): it drains and exits 0."""
     for image in images.values():
         box = run_container(image.tag, image.port)
@@ -249,7 +264,9 @@ def test_sigterm_stops_every_container_cleanly(images, run_container):
 # --- what is inside the images ------------------------------------------------------------
 
 
-def test_images_run_as_non_root_with_the_app_as_pid_1(images, run_container):
+def test_images_run_as_non_root_with_the_app_as_pid_1(
+    images: dict[str, AppImage], run_container: RunContainer
+) -> None:
     for image in images.values():
         config = json.loads(docker("image", "inspect", "-f", "{{json .Config}}", image.tag))
         assert config["User"] == "10001:10001", f"{image.app}: USER {config['User']!r}"
@@ -264,6 +281,13 @@ def test_images_run_as_non_root_with_the_app_as_pid_1(images, run_container):
         docker("exec", box.id, *check[1:])
 
 
+def _regular_file(archive: tarfile.TarFile, member: str | tarfile.TarInfo) -> IO[bytes]:
+    """A regular file of ``archive`` (``extractfile`` gives None for links and folders)."""
+    data = archive.extractfile(member)
+    assert data is not None, f"{member} is not a regular file"
+    return data
+
+
 def _added_files(
     images: dict[str, AppImage], tmp_path: Path
 ) -> dict[str, tuple[dict[str, Any], dict[str, bytes]]]:
@@ -275,19 +299,18 @@ def _added_files(
     docker("save", "-o", str(archive), *(image.tag for image in images.values()))
     found: dict[str, tuple[dict[str, Any], dict[str, bytes]]] = {}
     with tarfile.open(archive) as outer:
-        manifests = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        manifests = json.load(_regular_file(outer, "manifest.json"))
         for image in images.values():
             manifest = next(m for m in manifests if image.tag in (m["RepoTags"] or []))
-            config = json.load(outer.extractfile(manifest["Config"]))  # type: ignore[arg-type]
+            config = json.load(_regular_file(outer, manifest["Config"]))
             base = json.loads(docker("image", "inspect", "-f", "{{json .RootFS.Layers}}",
                                      image.base))  # fmt: skip
             files: dict[str, bytes] = {}
             for name in manifest["Layers"][len(base) :]:
-                with tarfile.open(fileobj=outer.extractfile(name)) as layer:
+                with tarfile.open(fileobj=_regular_file(outer, name)) as layer:
                     for member in layer.getmembers():
                         if member.isfile():
-                            data = layer.extractfile(member).read()  # type: ignore[union-attr]
-                            files[member.name] = data
+                            files[member.name] = _regular_file(layer, member).read()
                         elif not member.isdir():
                             files[member.name] = member.linkname.encode()
             found[image.app] = (config, files)
@@ -295,7 +318,9 @@ def _added_files(
     return found
 
 
-def test_no_secret_or_build_tool_is_baked_into_an_image(images, tmp_path):
+def test_no_secret_or_build_tool_is_baked_into_an_image(
+    images: dict[str, AppImage], tmp_path: Path
+) -> None:
     for app, (config, files) in _added_files(images, tmp_path).items():
         image = images[app]
         env_names = [e.split("=", 1)[0] for e in config["config"]["Env"]]
@@ -315,7 +340,9 @@ def test_no_secret_or_build_tool_is_baked_into_an_image(images, tmp_path):
             assert set(files) == expected, f"{image.app}: {sorted(files)}"
 
 
-def test_build_context_holds_only_the_allow_list(images, run_id, tmp_path):
+def test_build_context_holds_only_the_allow_list(
+    images: dict[str, AppImage], run_id: str, tmp_path: Path
+) -> None:
     """What BuildKit is sent at all: each source's Dockerfile swapped for one that copies the
     whole context (``COPY . /ctx/``) and lists it. With the real Dockerfile.dockerignore beside
     it, the context is exactly the allow-list: no planted secret, no other app's or color's file,
@@ -335,7 +362,9 @@ def test_build_context_holds_only_the_allow_list(images, run_id, tmp_path):
         assert sent == sorted(allow_list(APPS / image.source, APPS)), f"{image.app}: {sent}"
 
 
-def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases, run_id, tmp_path):
+def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(
+    bases: None, run_id: str, tmp_path: Path
+) -> None:
     """The legacy builder reads only apps/.dockerignore, as pulumi-docker's docker.Image does
     (the Pulumi program's builds): it is sent the union of the allow-lists (plus the Dockerfile
     and the ignore file, which such builders always send), never a planted secret."""
@@ -363,7 +392,9 @@ def test_a_builder_without_per_dockerfile_ignore_files_gets_only_the_union(bases
     )
 
 
-def test_each_image_builds_from_what_pulumi_docker_sends(images, run_id, tmp_path):
+def test_each_image_builds_from_what_pulumi_docker_sends(
+    images: dict[str, AppImage], run_id: str, tmp_path: Path
+) -> None:
     """The Pulumi program stages one context per image (infra.build_context.stage) and
     pulumi-docker tars that folder whole (it holds no .dockerignore) and uploads it to BuildKit.
     The same tar, built the same way, must yield each image with exactly its allow-list."""
@@ -401,7 +432,9 @@ def test_each_image_builds_from_what_pulumi_docker_sends(images, run_id, tmp_pat
 # --- registry: push, delete locally, pull, run anywhere ----------------------------------
 
 
-def test_push_delete_pull_and_run_from_the_local_registry(images, run_container, run_id):
+def test_push_delete_pull_and_run_from_the_local_registry(
+    images: dict[str, AppImage], run_container: RunContainer, run_id: str
+) -> None:
     digests: dict[str, str] = {}
     try:
         for image in images.values():

@@ -24,7 +24,7 @@ def loaded(raw: bytes) -> tuple[object, list[tuple[str, str]]]:
     imported on the way."""
     imported: list[tuple[str, str]] = []
 
-    class Recording(dill.Unpickler):
+    class Recording(dill.Unpickler):  # type: ignore[misc]  # dill ships no type hints
         def find_class(self, module: str, name: str) -> object:
             imported.append((module, name))
             return super().find_class(module, name)

@@ -69,12 +69,8 @@ def test_every_manifest_validates_strictly(
 
 
 def test_strict_validation_can_fail(render_stack: Renderer) -> None:
-    """The check above would catch the note's mistakes (an unknown field, a wrong type)."""
+    """The check above fails on a rendered Deployment given a field its schema does not have."""
     obj = next(m for m in render_stack("imageview").manifests() if m["kind"] == "Deployment")
     obj["spec"]["template"]["spec"]["containers"][0]["port"] = 80
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(obj, K8S_VERSIONS[0], strict=True)
-    obj2 = next(m for m in render_stack("imageview").manifests() if m["kind"] == "Service")
-    obj2["spec"]["ports"][0]["port"] = "eighty"
-    with pytest.raises(kubernetes_validate.ValidationError):
-        kubernetes_validate.validate(obj2, K8S_VERSIONS[0], strict=True)
+    with pytest.raises(pytest.fail.Exception):
+        validate([obj], "imageview")

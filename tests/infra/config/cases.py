@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import parse
-from infra.settings import ConfigError, Settings, printable, show
+from infra.settings import ConfigError, GkeTarget, Settings, printable, show
 
 SECRETS = {"imageview": {"id": "asa", "key": "s3cret-key"}}
 
@@ -70,6 +70,13 @@ def with_value(path: str, value: object, raw: dict[str, Any] | None = None) -> d
 def parsed(raw: dict[str, Any] | None = None, secrets: object = SECRETS) -> Settings:
     """Settings of ``raw`` (default ``base()``)."""
     return parse(raw if raw is not None else base(), "test", secrets)
+
+
+def gke_target(raw: dict[str, Any] | None = None) -> GkeTarget:
+    """The GKE target of ``raw`` (default ``base()``, a gke config)."""
+    target = parsed(raw).target
+    assert isinstance(target, GkeTarget), target
+    return target
 
 
 def refused(raw: dict[str, Any], key: str, words: str, secrets: object = SECRETS) -> str:

@@ -216,6 +216,7 @@ def test_defaults_are_pinned() -> None:
 def test_settings_are_frozen() -> None:
     s = parsed()
     with pytest.raises(AttributeError):
+        # What the types forbid, done anyway: the runtime must refuse it too.
         s.apps["imageview"].active_color = "green"  # type: ignore[misc]
     with pytest.raises(TypeError):
         s.apps["imageview"].colors["blue"].config_maps["projectid"]["x"] = "y"  # type: ignore[index]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.config.cases import each_refused, parsed, with_value
+from tests.infra.config.cases import each_refused, gke_target, with_value
 
 # (path, bad value, the key the error must name, words the error must contain)
 BAD = [
@@ -57,8 +57,7 @@ test_bad_value_names_key_value_and_what_is_allowed = each_refused(BAD)
 
 def test_defaults_are_pinned() -> None:
     """What a stack gets when it says nothing: a change here is a change for every user."""
-    target = parsed().target
-    c = target.cluster  # type: ignore[union-attr]
+    c = gke_target().cluster
     assert (c.name, c.location, c.zonal, c.disk_size_gb, c.spot) == (
         "test",
         "asia-northeast1-a",
@@ -75,10 +74,10 @@ def test_strings_from_the_cli_are_typed() -> None:
     """`pulumi config set --path` may store "3" and "true" as strings."""
     raw = with_value("cluster.nodeCount", "3")
     raw["cluster"]["spot"] = "true"
-    c = parsed(raw).target.cluster  # type: ignore[union-attr]
+    c = gke_target(raw).cluster
     assert (c.node_count, c.spot) == (3, True)
 
 
 def test_regional_without_a_zone() -> None:
-    c = parsed(with_value("cluster.zone", None)).target.cluster  # type: ignore[union-attr]
+    c = gke_target(with_value("cluster.zone", None)).cluster
     assert (c.location, c.zonal) == ("asia-northeast1", False)

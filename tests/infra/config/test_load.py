@@ -4,6 +4,7 @@ public API."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import pytest
@@ -71,7 +72,7 @@ def test_every_stack_file_parses(stack: str) -> None:
     assert config.parse(values, stack, secrets).apps
 
 
-def _load(values: dict[str, Any], secret_keys: set[str] = frozenset()) -> Settings:  # type: ignore[assignment]
+def _load(values: dict[str, Any], secret_keys: Collection[str] = frozenset()) -> Settings:
     """config.load() run inside the offline harness with exactly this config."""
     full = {f"gke-bluegreen:{k}": v for k, v in values.items()}
     stack_config = stackfile.StackConfig(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra.config.cases import each_refused, parsed, with_value
+from tests.infra.config.cases import each_refused, gke_target, with_value
 
 BAD = [
     ("registry", {"mode": "dockerhub"}, "registry.mode", "artifact, gcr-domain, legacy-bucket"),
@@ -27,7 +27,7 @@ test_bad_value_names_key_value_and_what_is_allowed = each_refused(BAD)
 
 
 def test_defaults_are_pinned() -> None:
-    r = parsed().target.registry  # type: ignore[union-attr]
+    r = gke_target().registry
     assert (r.mode, r.location, r.repository, r.public_read, r.uniform_bucket_level_access) == (
         "artifact",
         "asia-northeast1",
@@ -40,7 +40,7 @@ def test_defaults_are_pinned() -> None:
 
 @pytest.mark.parametrize("mode", ["gcr-domain", "legacy-bucket"])
 def test_gcr_modes_serve_gcr_io(mode: str) -> None:
-    r = parsed(with_value("registry", {"mode": mode})).target.registry  # type: ignore[union-attr]
+    r = gke_target(with_value("registry", {"mode": mode})).registry
     assert (r.location, r.repository, r.url("p-1"), r.host("p-1")) == (
         "us",
         "gcr.io",

@@ -29,7 +29,7 @@ def test_root_stack_can_be_reset() -> None:
 def test_stack_exports_are_read_from_the_root_stack() -> None:
     monitor = mocks.install("t", preview=False, project="p")
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it unannotated
     def program() -> None:
         pulumi.export("answer", 42)
         assert mocks.stack_exports() == {"answer": 42}, (

@@ -118,7 +118,7 @@ def test_a_job_needs_a_deadline_not_probes(rtype: str, job: Any) -> None:
 
 def test_every_workload_kind_is_checked() -> None:
     bad = {"containers": [broken("image", "nginx")]}
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         "kubernetes:core/v1:Pod": {"spec": bad},
         "kubernetes:apps/v1:StatefulSet": {"spec": {"template": {"spec": bad}}},
         "kubernetes:batch/v1:CronJob": {
