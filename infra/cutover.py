@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import build_context
-from infra.settings import AppSettings, Color, ColorPin
+from infra.settings import SECRET_SHOWN, AppSettings, Color, ColorPin
 
 
 def idle_color(app: AppSettings) -> Color:
@@ -102,6 +102,8 @@ class LiveChange:
     """What it would run (an image, a config digest, a color)."""
     problem: str
     """What would change."""
+    secret: bool = False
+    """The change is to secret values: ``value`` is a placeholder, never a value."""
 
 
 def live_change(app: AppSettings, own_secrets: Sequence[str]) -> LiveChange | None:
@@ -126,9 +128,10 @@ def live_change(app: AppSettings, own_secrets: Sequence[str]) -> LiveChange | No
         if app.secret is not None and pin.color not in own_secrets:
             return LiveChange(
                 f"secrets.{app.name}",
-                "[secret]",
+                SECRET_SHOWN,
                 f"{what} {pin.color} reads the app-level secret values, so a new value would "
                 f"restart it; pin them: python -m infra.release start --app {app.name}",
+                secret=True,
             )
     if app.active_color != record.live.color:
         candidate = record.candidate

@@ -24,6 +24,8 @@ COLORS: tuple[Color, Color] = ("blue", "green")
 RegistryMode = Literal["artifact", "gcr-domain", "legacy-bucket"]
 ServiceType = Literal["LoadBalancer", "ClusterIP", "NodePort"]
 
+#: What every tool shows in place of a secret value (errors, renders, outputs).
+SECRET_SHOWN = "[secret]"  # noqa: S105 - the placeholder shown, not a password
 #: How much of a bad value an error line shows.
 _SHOWN_MAX = 80
 #: The longest key an error line shows whole.
@@ -38,7 +40,7 @@ class ConfigError(pulumi.RunError):
 
     def __init__(self, key: str, value: object, allowed: str, *, secret: bool = False) -> None:
         self.key = key
-        shown = ("(unset)" if value is None else "[secret]") if secret else show(value)
+        shown = ("(unset)" if value is None else SECRET_SHOWN) if secret else show(value)
         super().__init__(f"config {printable(key)}: {shown} is not valid; {allowed}")
 
 

@@ -210,6 +210,15 @@ def _pin(node: Node) -> ColorPin | None:
     return pin
 
 
+def pin_entry(pin: ColorPin, secrets: str | None = None) -> dict[str, str]:
+    """A release record's pin as the stack file holds it (what :func:`_pin` reads back);
+    ``secrets`` is the digest of the color's own encrypted secret copies, when it has them."""
+    entry = {"color": pin.color, "image": pin.image, "config": pin.config}
+    if secrets:
+        entry["secrets"] = secrets
+    return entry
+
+
 def _release(node: Node) -> ReleaseRecord:
     """``release``: what the release tool recorded as live (and the color kept for rollback)."""
     record = ReleaseRecord(
@@ -353,6 +362,15 @@ def _env(node: Node) -> dict[str, EnvVar]:
         else:
             result[name] = EnvVar(name=name, value=text(key, value))
     return result
+
+
+def env_entry(var: EnvVar) -> str | dict[str, dict[str, str]]:
+    """One variable as the stack file holds it under ``env`` (what :func:`_env` reads back): its
+    literal value, or ``{configMapKeyRef | secretKeyRef: {name, key}}``."""
+    if var.value is not None:
+        return var.value
+    ref = "secretKeyRef" if var.ref_kind == "secret" else "configMapKeyRef"
+    return {ref: {"name": str(var.ref_name), "key": str(var.key)}}
 
 
 def _config_maps(node: Node) -> dict[str, dict[str, str]]:

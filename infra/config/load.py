@@ -27,7 +27,15 @@ from infra.config import cluster as cluster_section
 from infra.config import registry as registry_section
 from infra.config import secrets as secrets_section
 from infra.config.reader import Node, choice, match, string
-from infra.settings import PROJECT, ConfigError, GkeTarget, LocalTarget, Settings, Target
+from infra.settings import (
+    PROJECT,
+    SECRET_SHOWN,
+    ConfigError,
+    GkeTarget,
+    LocalTarget,
+    Settings,
+    Target,
+)
 
 #: Every key of the ``gke-bluegreen`` namespace, in the order Pulumi.yaml declares them.
 KEYS = ("platform", "project", "region", "kubeContext", "cluster", "registry", "apps", "secrets")
@@ -80,7 +88,7 @@ def parse(
                 change.value,
                 f"{change.problem}. Release to the idle color instead (python -m infra.release), "
                 f"or set apps.{app.name}.release.allowLiveChange: true",
-                secret=change.value == "[secret]",
+                secret=change.secret,
             )
     root.done(", ".join(k for k in KEYS if k != "secrets"))
     return Settings(stack=stack, target=target, apps=MappingProxyType(apps), secrets=secret_values)
@@ -108,7 +116,7 @@ def load() -> Settings:
         if is_secret(full) and key != secrets_section.KEY:
             raise ConfigError(
                 key,
-                "[secret]",
+                SECRET_SHOWN,
                 "is marked secret, and only secrets.<app>.<key> may be: set it again without "
                 f"--secret, or move the value to {secrets_section.set_command('<app>', '<key>')}",
                 secret=True,
@@ -124,7 +132,7 @@ def load() -> Settings:
         if _engine_names_secrets() and not is_secret(f"{PROJECT}:{secrets_section.KEY}"):
             raise ConfigError(
                 secrets_section.KEY,
-                "[secret]",
+                SECRET_SHOWN,
                 "must be set with --secret: " + secrets_section.set_command("<app>", "<key>"),
                 secret=True,
             )
@@ -133,7 +141,10 @@ def load() -> Settings:
             secrets_raw = config.get_object(secrets_section.KEY)
         except pulumi.ConfigTypeError:
             raise ConfigError(
-                secrets_section.KEY, "[secret]", "expected secrets.<app>.<key> values", secret=True
+                secrets_section.KEY,
+                SECRET_SHOWN,
+                "expected secrets.<app>.<key> values",
+                secret=True,
             ) from None
 
     def lookup(app: str, key: str, color: str | None) -> pulumi.Output[str]:

@@ -24,6 +24,8 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
+from infra.settings import SECRET_SHOWN
+
 #: The marker the Pulumi wire format puts on a secret value (``rpc._special_sig_key``).
 SECRET_SIG: str = rpc._special_sig_key
 #: ... and its value for a secret (``rpc._special_secret_sig``).
@@ -50,7 +52,6 @@ def stack_exports() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- wire helpers
 
-REDACTED = "[secret]"
 #: Addresses the mocks hand out (TEST-NET-3, reserved for documentation).
 TEST_NET = "203.0.113"
 #: The dynamic resource that grants object ACLs (infra/gcs_acl/resource.py).
@@ -72,9 +73,10 @@ def secret(value: object) -> dict[str, Any]:
 
 
 def redact(value: Any) -> Any:
-    """``value`` with every secret replaced by ``"[secret]"`` (and whole floats as ints)."""
+    """``value`` with every secret replaced by :data:`~infra.settings.SECRET_SHOWN` (and whole
+    floats as ints)."""
     if is_secret(value):
-        return REDACTED
+        return SECRET_SHOWN
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -98,7 +100,7 @@ def redact_leaves(value: Any, inside: bool = False) -> Any:
         return {k: redact_leaves(v, inside) for k, v in value.items()}
     if isinstance(value, list):
         return [redact_leaves(v, inside) for v in value]
-    return REDACTED if inside and value is not None else _number(value)
+    return SECRET_SHOWN if inside and value is not None else _number(value)
 
 
 def unwrap(value: Any) -> Any:

@@ -4,9 +4,8 @@ file and ``--set`` overrides, with the Pulumi CLI's own rules (pulumi/pulumi at 
 * ``pkg/workspace/config.go`` ``mergeConfig`` and the project file's rules, in
   :mod:`infra.offline.cli_rules`: a missing key stops with the CLI's message, defaults fill what the
   stack file leaves unset, typed keys are type-checked, ``secret: true`` keys must be encrypted;
-* ``sdk/go/common/resource/config/object.go`` ``coerce``: ``--path`` values ``true``/``false``
-  become booleans, integers that fit 64 bits become numbers unless they start with ``0``, anything
-  else stays text; ``object.Set``: a list index may be at most the list's length (append);
+* ``--set PATH=VALUE`` overrides read and applied as ``pulumi config set --path`` does, by
+  :mod:`infra.config.keypath` (the one home of that rule; the release tool edits with it too);
 * structured values reach the program as JSON with sorted keys (Go's ``encoding/json``), so apps
   are visited in name order, not file order.
 
@@ -26,13 +25,10 @@ from typing import Any
 import yaml
 
 from infra import paths
+from infra.config import keypath
 from infra.config import secrets as secrets_section
 from infra.offline import cli_rules
 from infra.settings import PROJECT
-
-_SEGMENT = re.compile(r'\.?([^.\[\]"]+)|\[(\d{1,9})\]|\["([^"]+)"\]')
-#: A path segment may not address beyond this many list items (the CLI appends one at a time).
-_MAX_INDEX = 10_000
 
 
 class StackFileError(Exception):
@@ -167,59 +163,6 @@ def _strip_secure(value: Any) -> Any:
     return value
 
 
-def coerce(text: str) -> Any:
-    """A ``--path`` value typed the way the CLI types it (object.go ``coerce``)."""
-    if text in ("true", "false"):
-        return text == "true"
-    if len(text) > 1 and text[0] == "0":
-        return text
-    if re.fullmatch(r"[+-]?[0-9]{1,20}", text):
-        number = int(text)
-        if -(2**63) <= number < 2**64:
-            return number
-    return text
-
-
-def parse_path(path: str) -> tuple[str, list[str | int]]:
-    """``'apps.kubia.colors.blue.replicas'`` → (``'gke-bluegreen:apps'``, [...]) as the CLI does."""
-    namespace = PROJECT
-    if ":" in path.split(".", 1)[0]:
-        namespace, path = path.split(":", 1)
-    segments: list[str | int] = []
-    pos = 0
-    while pos < len(path):
-        m = _SEGMENT.match(path, pos)
-        if not m or (pos == 0 and path.startswith(".")):
-            raise StackFileError(f'--set path {path!r}: expected a.b.c, a[0] or a["key.with.dots"]')
-        name, index, quoted = m.groups()
-        segments.append(int(index) if index is not None else (name or quoted))
-        pos = m.end()
-    if not segments or not isinstance(segments[0], str):
-        raise StackFileError(f"--set path {path!r}: must start with a key name")
-    return f"{namespace}:{segments[0]}", segments[1:]
-
-
-def set_path(container: Any, segments: Sequence[str | int], value: Any, shown: str) -> Any:
-    """``container`` with ``value`` set at ``segments`` (the CLI's ``object.Set`` rules)."""
-    if not segments:
-        return value
-    head, rest = segments[0], segments[1:]
-    if isinstance(head, int):
-        items = list(container) if isinstance(container, list) else []
-        if head > len(items) or head > _MAX_INDEX:
-            raise StackFileError(
-                f"--set {shown}: array index {head} out of range (the list has {len(items)} "
-                f"items; add one at index {len(items)})"
-            )
-        if head == len(items):
-            items.append(None)
-        items[head] = set_path(items[head], rest, value, shown)
-        return items
-    obj = dict(container) if isinstance(container, dict) else {}
-    obj[head] = set_path(obj.get(head), rest, value, shown)
-    return obj
-
-
 def merged(
     stack: str,
     sets: Sequence[str] = (),
@@ -240,11 +183,11 @@ def merged(
             values[full] = stripped
     for items, is_secret in ((sets, False), (secret_sets, True)):
         for item in items:
-            path_text, sep, text = item.partition("=")
-            if not sep:
-                raise StackFileError(f"--set {item!r}: expected PATH=VALUE")
-            key, segments = parse_path(path_text)
-            values[key] = set_path(values.get(key), segments, coerce(text), path_text)
+            try:
+                shown, key, segments, value = keypath.assignment(item)
+                values[key] = keypath.set_path(values.get(key), segments, value, shown)
+            except keypath.KeyPathError as err:
+                raise StackFileError(str(err)) from None
             if is_secret:
                 secret.add(key)
     try:

@@ -324,7 +324,7 @@ def test_code_owners_guard_the_policy_the_workflows_and_prod(path: str) -> None:
 
 
 def test_releases_go_through_the_release_tool() -> None:
-    """Cutover steps are the release tool's (infra/release.py); a deploy of main refuses an app
+    """Cutover steps are the release tool's (infra/release/); a deploy of main refuses an app
     whose live color nothing protects; after a promote the live URL is checked and a failure
     rolls back by itself."""
     apply = workflow("cutover.yml")["jobs"]["apply"]

@@ -27,11 +27,11 @@ from infra.paths import ROOT
         (["infra.release", "launch"], "invalid choice: 'launch'"),
         (
             ["infra.release", "finish", "--stack", "dev", "--app", "kubia", "--idle-replicas", ""],
-            "--idle-replicas: invalid int value: ''",
+            "--idle-replicas: '' is not a whole number from 0 to 1000",
         ),
         (
             ["infra.release", "verify", "--stack", "dev", "--app", "kubia", "--requests", "1e3"],
-            "--requests: invalid int value: '1e3'",
+            "--requests: '1e3' is not a whole number from 1 to 1000",
         ),
     ],
 )

@@ -181,6 +181,21 @@ def test_app_level_secret_values_would_restart_the_live_color() -> None:
     assert "NEW-ID-9" not in str(caught.value) and "NEW-KEY-7" not in str(caught.value)
 
 
+def test_a_live_change_says_it_is_secret_with_a_field() -> None:
+    raw, _ = _released()
+    lifted = with_value("apps.imageview.release.allowLiveChange", True, raw)
+    app = config.parse(lifted, "test", PINNED_SECRETS).apps["imageview"]
+    app = dataclasses.replace(
+        app, release=dataclasses.replace(app.release, allow_live_change=False)
+    )
+    change = cutover.live_change(app, own_secrets=())
+    assert change is not None and change.secret and change.key == "secrets.imageview"
+    assert cutover.live_change(app, own_secrets=("blue",)) is None
+    moved = dataclasses.replace(app, active_color="green")
+    change = cutover.live_change(moved, own_secrets=("blue",))
+    assert change is not None and not change.secret and change.value == "green"
+
+
 def test_what_a_release_may_change() -> None:
     """The idle color, the app's replicas (scaling restarts nothing), and with the live color
     pinned, app-level config and secrets (they reach only the idle color)."""

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import apps as apps_section
+from infra.settings import ColorPin
 from tests.infra.config.cases import base, each_refused, parsed, refused, with_value
 
 A = "apps.imageview"
@@ -343,3 +344,27 @@ def test_a_wrong_app_name_is_named() -> None:
     raw = base()
     raw["apps"]["Image View"] = raw["apps"].pop("imageview")
     refused(raw, "apps.Image View", "an app name")
+
+
+def test_env_entries_read_back_as_the_same_variables() -> None:
+    """What the release tool writes for a pinned color's env is what the parser reads."""
+    raw = with_value(f"{A}.env.PLAIN", "text")
+    colors = parsed(raw).apps["imageview"].colors
+    env = {var.name: apps_section.env_entry(var) for var in colors["blue"].env}
+    assert env["PLAIN"] == "text"
+    assert env["SECRET_KEY"] == {"secretKeyRef": {"name": "apikey", "key": "key"}}
+    again = parsed(with_value(f"{A}.colors.blue.env", env)).apps["imageview"].colors["blue"]
+    assert again.env == colors["blue"].env
+
+
+def test_a_pin_entry_reads_back_as_the_same_pin() -> None:
+    digest = "gcr.io/p/imageview@sha256:" + "a" * 64
+    app = parsed(with_value(f"{A}.colors.blue.image", digest)).apps["imageview"]
+    pin = ColorPin(color="blue", image=digest, config="c" * 64)
+    entry = apps_section.pin_entry(pin, secrets="d" * 64)
+    assert entry["secrets"] == "d" * 64 and "secrets" not in apps_section.pin_entry(pin)
+    raw = with_value(f"{A}.colors.blue.image", digest)
+    raw = with_value(f"{A}.release.live", entry, raw)
+    raw = with_value(f"{A}.release.allowLiveChange", True, raw)
+    assert parsed(raw).apps["imageview"].release.live == pin
+    assert app.release.live is None

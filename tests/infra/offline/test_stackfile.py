@@ -1,6 +1,5 @@
-"""infra/offline/stackfile.py: the Pulumi CLI's rules for --path values, list indices and project
-defaults, ported from pulumi/pulumi at 1b59498 (sdk/go/common/resource/config/object.go ``coerce``
-and ``object.Set``; pkg/workspace/config.go ``mergeConfig``)."""
+"""infra/offline/stackfile.py: the Pulumi CLI's project defaults, ported from pulumi/pulumi at
+1b59498 (pkg/workspace/config.go ``mergeConfig``), stack files and ``--set`` overrides."""
 
 from __future__ import annotations
 
@@ -9,69 +8,15 @@ from pathlib import Path
 import pytest
 
 from infra.offline import stackfile
-from infra.offline.stackfile import StackFileError, coerce, parse_path, set_path
+from infra.offline.stackfile import StackFileError
 
 
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("apps.kubia.activeColor", ("gke-bluegreen:apps", ["kubia", "activeColor"])),
-        (
-            'apps.iv.configMaps.projectid["project.id"]',
-            ("gke-bluegreen:apps", ["iv", "configMaps", "projectid", "project.id"]),
-        ),
-        (
-            "cluster.authorizedNetworks[0].cidrBlock",
-            ("gke-bluegreen:cluster", ["authorizedNetworks", 0, "cidrBlock"]),
-        ),
-        ("gcp:project", ("gcp:project", [])),
-    ],
-)
-def test_paths_parse_like_the_cli(path: str, expected: tuple[str, list[object]]) -> None:
-    assert parse_path(path) == expected
-
-
-@pytest.mark.parametrize("path", ["apps..x", ".apps", "[0]", "apps[x]", 'apps["x'])
-def test_bad_paths(path: str) -> None:
-    with pytest.raises(StackFileError, match="--set path"):
-        parse_path(path)
-
-
-# object.go coerce: "true"/"false" → bool; more than one character starting with "0" → text;
-# ParseInt(v, 10, 64) or ParseUint(v, 10, 64) → number; anything else → text.
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("true", True),
-        ("false", False),
-        ("True", "True"),
-        ("12345", 12345),
-        ("-5", -5),
-        ("+5", 5),
-        ("0", 0),
-        ("0123456", "0123456"),
-        ("18446744073709551615", 18446744073709551615),
-        ("18446744073709551616", "18446744073709551616"),
-        ("9" * 5000, "9" * 5000),
-        ("1e3", "1e3"),
-        ("0x50", "0x50"),
-        ("8080.0", "8080.0"),
-        (" 80", " 80"),
-    ],
-)
-def test_values_are_typed_like_the_cli(text: str, value: object) -> None:
-    assert coerce(text) == value
-    assert type(coerce(text)) is type(value)
-
-
-def test_a_list_index_may_only_append() -> None:
-    """object.Set: ``index < 0 || index > len(v)`` is "array index out of range"."""
-    assert set_path(None, [0, "cidrBlock"], "x", "p") == [{"cidrBlock": "x"}]
-    assert set_path([{"a": 1}], [1], "y", "p") == [{"a": 1}, "y"]
-    with pytest.raises(StackFileError, match="array index 2 out of range"):
-        set_path([{"a": 1}], [2], "y", "p")
-    with pytest.raises(StackFileError, match="out of range"):
-        set_path(None, [50_000_000], "y", "p")
+def test_a_bad_set_is_one_stack_file_error() -> None:
+    """--set items are read by infra.config.keypath; its errors reach the tools as this module's."""
+    with pytest.raises(StackFileError, match="expected PATH=VALUE"):
+        stackfile.merged("dev", ["apps.kubia.replicas"])
+    with pytest.raises(StackFileError, match="array index 5 out of range"):
+        stackfile.merged("dev", ["cluster.authorizedNetworks[5].cidrBlock=10.0.0.0/8"])
 
 
 def _project(tmp_path: Path, project_config: str, stack: str) -> Path:

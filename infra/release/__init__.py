@@ -1,0 +1,37 @@
+"""The release tool: blue/green releases without a controller. It keeps, in the stack file, the
+record that makes the live color immutable, and takes the steps of a release in order.
+
+    python -m infra.release status   --stack S [--app A] [--json]
+    python -m infra.release start    --stack S --app A [--source DIR | --image REF] [--set P=V]...
+    python -m infra.release promote  --stack S --app A [--apply]
+    python -m infra.release rollback --stack S --app A [--apply]
+    python -m infra.release finish   --stack S --app A [--idle-replicas N] [--apply]
+    python -m infra.release verify   --stack S --app A [--requests N]
+    python -m infra.release check    --stack S
+
+Every step edits ``stacks/Pulumi.<stack>.yaml`` (comments and order kept) and records in
+``apps.<app>.release`` what serves traffic, which the program then refuses to change in place
+(:mod:`infra.cutover`). Before writing, it renders the stack before and after with the real program
+offline and prints what ``pulumi up`` will change; a step whose change would touch what it must
+not (the live color's pods, for a start) is refused and nothing is written. ``--apply`` then runs
+``pulumi up``; after ``promote --apply`` the live URL is checked and a failure rolls back by
+itself. What is deployed is read from ``pulumi stack output --json`` (or ``--outputs FILE``).
+
+1. ``start``: pin the live color to what it runs (image by digest from the outputs, its config
+   and secret values as its own copies), point the idle color at the new source, image or config,
+   record it as the candidate. ``pulumi up`` builds and rolls only the candidate, whose smoke Job
+   must pass.
+2. ``promote``: move traffic to the candidate (``activeColor``), keep the previous color for a
+   rollback. ``pulumi up``: the live Service moves; the previous color scales to ``idleReplicas``
+   after ``scaleDownDelaySeconds``.
+3. ``finish``: pin the new live color by digest, free the previous one, scale it down.
+
+``rollback``: move traffic back to the previous color (before ``finish``), or to the other color
+while it still runs the previous release (after).
+
+One module per job: :mod:`.document` edits the stack file, :mod:`.deployed` reads what is
+deployed (and runs the Pulumi CLI), :mod:`.rendering` runs the program offline, :mod:`.changes`
+compares two renders, :mod:`.steps` plans the steps (:mod:`.pins` writes what they pin),
+:mod:`.run` takes one, :mod:`.verify` checks the live URL, :mod:`.status` reports, and
+:mod:`.__main__` is the command line.
+"""

@@ -1,0 +1,386 @@
+"""``python -m infra.release``: the release tool's command line (:mod:`infra.release`). Each
+subcommand reads its options and hands them to one function of the package."""
+
+from __future__ import annotations
+
+if __name__ == "__main__":  # before the imports below, which take most of a second
+    from infra.cli import guard_start
+
+    guard_start()
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeAlias
+
+from infra.cli import OneLineParser, run
+from infra.offline import stackfile
+from infra.release import deployed, status, steps
+from infra.release.errors import ReleaseError
+from infra.release.run import run_step
+from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
+from infra.settings import ConfigError
+
+PROG = "python -m infra.release"
+Out = Callable[[str], None]
+
+DESCRIPTION = """\
+Blue/green releases without a controller. Each step edits the stack file
+(stacks/Pulumi.STACK.yaml; comments and order kept) to record what serves
+traffic, so that `pulumi up` can never change the live color in place. Before
+writing, a step renders the stack offline, before and after, and prints what
+`pulumi up` will change; a step that would touch what it must not is refused,
+and nothing is written."""
+
+EPILOG = f"""\
+a release, step by step (app A: blue is live, green is idle):
+  {PROG} status --stack S
+      where every app of the stack stands, and the next step
+  {PROG} start --stack S --app A --source apps/A/green
+      pins blue (live) to what it runs; green becomes the candidate
+  pulumi up --stack S
+      builds and rolls green only; its smoke Job must pass
+  kubectl port-forward svc/SERVICE-preview 8080:80
+      a look at green before any user sees it
+  {PROG} promote --stack S --app A --apply
+      traffic to green; the live URL is checked, a failure rolls back
+  {PROG} finish --stack S --app A --apply
+      pins green by digest; blue is scaled down
+if the release misbehaves (before finish, or after while blue still runs it):
+  {PROG} rollback --stack S --app A --apply
+      traffic back to blue
+
+exit status: 0 done; 1 `verify` or `check` found a problem; 2 refused or bad
+input (one line; nothing written); 130 interrupted (the line says what was done)"""
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type=``: a whole number from ``low`` to ``high``, else one usage line."""
+
+    def number(text: str) -> int:
+        if re.fullmatch(r"[0-9]{1,9}", text) and low <= int(text) <= high:
+            return int(text)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+
+    return number
+
+
+# --------------------------------------------------------------------------- subcommands
+
+
+def _status(args: argparse.Namespace, out: Out) -> int:
+    outputs = deployed.read_outputs(args.stack, args.outputs) if args.outputs else None
+    rows = status.statuses(args.stack, args.app, outputs)
+    if args.json:
+        out(json.dumps(status.as_json(args.stack, rows), indent=2))
+    else:
+        for line in status.table(rows):
+            out(line)
+    return 0
+
+
+def _start(args: argparse.Namespace, out: Out) -> int:
+    outputs = deployed.read_outputs(args.stack, args.outputs)
+    step = steps.plan_start(
+        args.stack, args.app, outputs, source=args.source, image=args.image, sets=args.set
+    )
+    run_step(step, args.apply, out)
+    return 0
+
+
+def _promote(args: argparse.Namespace, out: Out) -> int:
+    if args.apply:
+        verification = Verification(args.verify_requests)
+        promote_and_verify(args.stack, args.app, args.outputs, verification, out)
+    else:
+        run_step(steps.plan_promote(args.stack, args.app), False, out)
+    return 0
+
+
+def _rollback(args: argparse.Namespace, out: Out) -> int:
+    run_step(steps.plan_rollback(args.stack, args.app), args.apply, out)
+    return 0
+
+
+def _finish(args: argparse.Namespace, out: Out) -> int:
+    outputs = deployed.read_outputs(args.stack, args.outputs)
+    step = steps.plan_finish(args.stack, args.app, outputs, args.idle_replicas)
+    run_step(step, args.apply, out)
+    return 0
+
+
+def _verify(args: argparse.Namespace, out: Out) -> int:
+    answered = verify(args.stack, args.app, args.outputs, Verification(args.requests), out)
+    return 0 if answered else 1
+
+
+def _check(args: argparse.Namespace, out: Out) -> int:
+    problems = status.check(args.stack, deployed.read_outputs(args.stack, args.outputs))
+    for line in problems:
+        out(f"unsafe: {line}")
+    out(f"{args.stack}: {'not safe to deploy' if problems else 'safe to deploy'}")
+    return 1 if problems else 0
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def _common() -> OneLineParser:
+    """--stack and --outputs, which every subcommand takes."""
+    common = OneLineParser(add_help=False)
+    common.add_argument(
+        "--stack",
+        required=True,
+        help="the stack whose file is read and edited: stacks/Pulumi.STACK.yaml (e.g. dev)",
+    )
+    common.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="read what is deployed from FILE, made by `pulumi stack output --json --stack "
+        "STACK > FILE` (default: run that command; $PULUMI names the CLI, default pulumi)",
+    )
+    return common
+
+
+def _app(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument(
+        "--app",
+        required=required,
+        help="the app: a key under gke-bluegreen:apps in the stack file"
+        + ("" if required else " (default: every app of the stack)"),
+    )
+
+
+def _apply(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="after writing the stack file, run `pulumi up --stack STACK --yes` (default: only "
+        "write it; run pulumi up yourself)",
+    )
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[OneLineParser]"
+
+
+def _subcommand(
+    sub: Subparsers,
+    name: str,
+    *,
+    summary: str,
+    details: str,
+    func: Callable[[argparse.Namespace, Out], int],
+) -> OneLineParser:
+    """A subcommand that takes --stack and --outputs and runs ``func``."""
+    description = f"{summary[0].upper()}{summary[1:]}. {details}"
+    p = sub.add_parser(name, parents=[_common()], help=summary, description=description)
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_status(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "status",
+        summary="show where each app's release stands",
+        details=(
+            "One table: the live color and what it runs, the candidate, the idle color, and the "
+            "step of the release with the next one. With --outputs, a cluster that serves another "
+            "color than the stack file says is shown too."
+        ),
+        func=_status,
+    )
+    _app(p, required=False)
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object for scripts and CI instead of the table (its stable shape: "
+        "infra/release/status.py)",
+    )
+
+
+def _add_start(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "start",
+        summary="pin the live color and make the idle color the candidate",
+        details=(
+            "The live color is pinned to what it runs (its image by digest from the outputs, "
+            "its config and secret values as its own copies); the idle color gets the new "
+            "source, image or config and is recorded as the candidate. `pulumi up` then builds "
+            "and checks only the candidate. Without --source, --image or --set, the candidate is "
+            "what the idle "
+            "color has now."
+        ),
+        func=_start,
+    )
+    _app(p)
+    what = p.add_mutually_exclusive_group()
+    what.add_argument(
+        "--source",
+        metavar="DIR",
+        help="the candidate builds from this folder under apps/ (holding a Dockerfile), e.g. "
+        "apps/imageview/green",
+    )
+    what.add_argument(
+        "--image",
+        metavar="REF",
+        help="the candidate runs this image instead of building one, by digest "
+        "(registry/name@sha256:<64 hex>)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="also set a config value as `pulumi config set --path PATH VALUE` would, e.g. "
+        "apps.kubia.colors.green.env.V=2; repeatable; only what the candidate reads may change",
+    )
+    _apply(p)
+
+
+def _add_promote(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "promote",
+        summary="move traffic to the candidate",
+        details=(
+            "The candidate must be what `start` recorded (what `pulumi up` checked). The live "
+            "color becomes the previous one, kept unchanged for a rollback until `finish`. With "
+            "--apply, the live URL is checked afterwards and a failure rolls back by itself."
+        ),
+        func=_promote,
+    )
+    _app(p)
+    _apply(p)
+    p.add_argument(
+        "--verify-requests",
+        type=whole(1, MAX_REQUESTS),
+        default=10,
+        metavar="N",
+        help=f"with --apply: requests to the live URL, 1 s apart, that must all answer as the "
+        f"smoke check expects, or the promote is rolled back (1-{MAX_REQUESTS}, default 10)",
+    )
+
+
+def _add_rollback(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "rollback",
+        summary="move traffic back to the previous color",
+        details=(
+            "Before `finish`, to the previous color (the color traffic leaves becomes the "
+            "candidate again); after it, to the idle color while it still runs the release "
+            "before."
+        ),
+        func=_rollback,
+    )
+    _app(p)
+    _apply(p)
+
+
+def _add_finish(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "finish",
+        summary="pin the new live color by digest and scale the previous one down",
+        details=(
+            "Ends a promoted release: the new live color runs its image by digest (from the "
+            "outputs) and its own config, and the previous color is freed and scaled to "
+            "--idle-replicas. Rolling back stays possible while it runs the release before."
+        ),
+        func=_finish,
+    )
+    _app(p)
+    p.add_argument(
+        "--idle-replicas",
+        type=whole(0, 1000),
+        metavar="N",
+        help="pods the previous color keeps (0-1000; default: the app's idleReplicas, else 1)",
+    )
+    _apply(p)
+
+
+def _add_verify(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "verify",
+        summary="check that the live URL answers as the smoke check expects",
+        details=(
+            "Requests the app's public URL (from the outputs) plus smoke.path, expecting "
+            "smoke.status and smoke.text; exit 1 when an answer differs. An app without a public "
+            "URL is not checked."
+        ),
+        func=_verify,
+    )
+    _app(p)
+    p.add_argument(
+        "--requests",
+        type=whole(1, MAX_REQUESTS),
+        default=10,
+        metavar="N",
+        help=f"requests, 1 s apart, that must all answer as expected (1-{MAX_REQUESTS}, "
+        "default 10)",
+    )
+
+
+def _add_check(sub: Subparsers) -> None:
+    _subcommand(
+        sub,
+        "check",
+        summary="exit 1 when deploying the stack could change a live color in place",
+        details=(
+            "For every deployed app: a release must be recorded, and the cluster must serve and "
+            "run what the stack file records. The deploy workflow runs it before `pulumi up`."
+        ),
+        func=_check,
+    )
+
+
+def build_parser() -> OneLineParser:
+    """The whole command line: every subcommand, its options and their help."""
+    parser = OneLineParser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title="commands")
+    for add in (
+        _add_status,
+        _add_start,
+        _add_promote,
+        _add_rollback,
+        _add_finish,
+        _add_verify,
+        _add_check,
+    ):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
+    """Runs one subcommand; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        stackfile.stack_file(args.stack)
+        code: int = args.func(args, out)
+    except (ReleaseError, stackfile.StackFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ConfigError as err:
+        print(
+            f"error: the stack file of {args.stack} is refused as it is now ({err}); fix it, "
+            "then run the step again",
+            file=sys.stderr,
+        )
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    run(main, "see the stack file and `pulumi stack` for what was done")

@@ -1,0 +1,50 @@
+"""Running a step: render the stack before and after, print what ``pulumi up`` will change, refuse
+(writing nothing) a step that would change what it must not, else write the stack file and, with
+``--apply``, run ``pulumi up``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from infra.offline.stackfile import StackFileError
+from infra.release import deployed
+from infra.release.changes import Change, diff
+from infra.release.errors import ReleaseError
+from infra.release.rendering import render
+from infra.release.steps import Step
+from infra.settings import ConfigError
+
+
+def show(step: Step) -> tuple[list[Change], list[str]]:
+    """Renders before and after; returns every change and why the step may not make some."""
+    try:
+        before = render(step.stack)
+    except (ConfigError, StackFileError) as err:
+        raise ReleaseError(
+            f"the stack file is refused as it is now ({err}); fix it, then run the {step.name} "
+            "again"
+        ) from None
+    try:
+        after = render(step.stack, step.file.text())
+    except ConfigError as err:
+        raise ReleaseError(
+            f"the {step.name} would give a config the program refuses ({err}); nothing written"
+        ) from None
+    changes = diff(before, after)
+    return changes, [why for why in map(step.refusal, changes) if why is not None]
+
+
+def run_step(step: Step, apply: bool, out: Callable[[str], None]) -> None:
+    """Shows the step, writes the stack file unless it is refused, then ``pulumi up`` with
+    ``apply``."""
+    changes, refusals = show(step)
+    out(step.summary)
+    out("pulumi up will:" if changes else "pulumi up will change no Kubernetes object")
+    for change in changes:
+        out(change.line())
+    if refusals:
+        raise ReleaseError(f"{step.name} refused, nothing written: {refusals[0]}")
+    step.file.write()
+    out(f"wrote {step.file.path}")
+    if apply:
+        deployed.pulumi_up(step.stack, step.summary)

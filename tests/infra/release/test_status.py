@@ -1,0 +1,95 @@
+"""infra/release/status.py: every app of a stack in one table and one JSON object (the stable
+shape its docstring documents), the step each release is at, and the deploy check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra.release import status, steps
+from tests.infra.release.harness import DIGEST, deployed
+
+KEYS = {"app", "step", "next", "live", "candidate", "previous", "idle", "served"}
+
+
+def test_every_app_of_the_stack_is_one_row(project: Path) -> None:
+    lines = status.table(status.statuses("dev", None, None))
+    assert lines[0].split() == ["APP", "LIVE", "CANDIDATE", "IDLE", "STEP"]
+    assert [line.split()[0] for line in lines[1:]] == ["py-web-server", "kubia", "node-app"]
+    columns = lines[0].index("CANDIDATE")
+    assert all(line[columns - 2 : columns] == "  " for line in lines), "aligned columns"
+    kubia = lines[2].split()
+    assert kubia[1] == "blue" and kubia[2].startswith("src-")
+    assert kubia[3] == "(not" and lines[2].endswith("unreleased: next start")
+
+
+def test_the_json_shape_is_the_documented_one(project: Path) -> None:
+    document = status.as_json("dev", status.statuses("dev", None, None))
+    assert document["version"] == status.JSON_VERSION == 1 and document["stack"] == "dev"
+    assert [a["app"] for a in document["apps"]] == ["py-web-server", "kubia", "node-app"]
+    kubia = document["apps"][1]
+    assert set(kubia) == KEYS
+    assert (kubia["step"], kubia["next"], kubia["candidate"], kubia["served"]) == (
+        "unreleased",
+        "start",
+        None,
+        None,
+    )
+    assert set(kubia["live"]) == {"color", "image", "config", "pinned"}
+    assert kubia["live"]["pinned"] is False and len(kubia["live"]["config"]) == 64
+    assert (
+        set(kubia["idle"]) == {"color", "image", "replicas"} and kubia["idle"]["color"] == "green"
+    )
+
+
+def test_each_step_of_a_release_shows(project: Path) -> None:
+    """Status reads the record only: the steps are written without rendering them."""
+    served = deployed("imageview")
+    steps.plan_start("imageview", "imageview", served).file.write()
+    (row,) = status.statuses("imageview", "imageview", served)
+    started = row.as_json()
+    assert (started["step"], started["next"]) == ("started", "promote")
+    assert started["candidate"]["color"] == "green" and started["live"]["pinned"] is True
+    assert started["live"]["image"] == DIGEST and started["served"] == "blue"
+    line = status.table([row])[1]
+    assert " green src-" in line and line.endswith("started: next promote")
+
+    steps.plan_promote("imageview", "imageview").file.write()
+    (row,) = status.statuses("imageview", None, served)
+    promoted = row.as_json()
+    assert (promoted["step"], promoted["live"]["color"], promoted["previous"]["color"]) == (
+        "promoted",
+        "green",
+        "blue",
+    )
+    lines = status.table([row])
+    assert lines[1].endswith("promoted: next finish or rollback") and "previous)" in lines[1]
+    assert lines[2] == (
+        "DRIFT: imageview: the cluster serves blue, but the stack file says green is live: a step "
+        "was applied from a stack file that is not this one; merge its release PR (or pull)"
+    ), "the outputs are from before the promote was applied"
+
+    steps.plan_finish("imageview", "imageview", deployed("imageview", "green"), None).file.write()
+    (row,) = status.statuses("imageview", None, None)
+    assert (row.as_json()["step"], row.as_json()["next"]) == ("finished", "start")
+
+
+def test_digests_are_cut_in_the_table_only() -> None:
+    assert status.short(DIGEST) == "gcr.io/hello-docker/imageview@sha256:eeeeeeeeeeee"
+    assert status.short("src-0123456789ab") == "src-0123456789ab"
+
+
+def test_check_refuses_a_deployed_app_that_nothing_protects(project: Path) -> None:
+    served = deployed("imageview")
+    (problem,) = status.check("imageview", served)
+    assert problem.startswith("imageview: deployed, but no release is recorded")
+    assert problem.endswith("python -m infra.release start --stack imageview --app imageview")
+    steps.plan_start("imageview", "imageview", served).file.write()
+    assert status.check("imageview", served) == []
+    assert status.check("imageview", {}) == [], "not deployed: nothing to protect yet"
+    moved = deployed("imageview", color="green")
+    other = deployed("imageview", image="gcr.io/hello-docker/imageview@sha256:" + "1" * 64)
+    assert [p.split(":")[1].strip() for p in status.check("imageview", moved)] == [
+        "the cluster serves green, but the stack file says blue is live"
+    ]
+    (problem,) = status.check("imageview", other)
+    assert problem.startswith("imageview: the cluster runs gcr.io/hello-docker/imageview@sha256:1")

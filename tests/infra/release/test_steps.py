@@ -1,0 +1,211 @@
+"""infra/release/steps.py: whole release sequences on copies of the dev and imageview stack
+files, each step's render diff touching exactly what it should (`pulumi up` simulated by
+rendering the program), and steps out of order refused in the user's terms, writing nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.release import steps
+from infra.release.changes import Change, How
+from infra.release.document import StackFile
+from infra.release.errors import ReleaseError
+from tests.infra.release.harness import SECURE, app_node, apply, deployed, of, outputs, up
+
+
+def test_a_whole_release_of_imageview(project: Path) -> None:
+    stack_file = project / "stacks/Pulumi.imageview.yaml"
+    first = up(project, "imageview")
+
+    # start: blue (live) pinned; green gets a new config; only green rolls.
+    step = steps.plan_start(
+        "imageview",
+        "imageview",
+        outputs(first),
+        sets=['apps.imageview.colors.green.configMaps.projectid["project.id"]=next'],
+    )
+    changes = apply(step)
+    assert of(changes) == {
+        ("rolls", "ConfigMap", "green"),
+        ("deletes", "ConfigMap", "green"),
+        ("rolls", "Deployment", "green"),
+        ("re-checks", "Job", "green"),
+        ("deletes", "Job", "green"),
+        ("deletes", "Image", None),
+    }, changes
+    (gone,) = [c for c in changes if c.kind == "Image"]
+    assert gone.name == "imageview-blue-image", "blue runs its pinned digest: no build"
+    document = yaml.safe_load(stack_file.read_text())
+    app = document["config"]["gke-bluegreen:apps"]["imageview"]
+    assert app["release"]["live"]["color"] == "blue"
+    assert app["release"]["live"]["image"] == outputs(first)["apps"]["imageview"]["images"]["blue"]
+    assert app["release"]["candidate"]["color"] == "green"
+    assert app["colors"]["blue"]["image"].startswith("gcr.io/hello-docker/imageview@sha256:")
+    secrets = document["config"]["gke-bluegreen:secrets"]["imageview"]
+    assert secrets["colors"]["blue"] == SECURE, "blue keeps its own encrypted copy"
+    second = up(project, "imageview")
+
+    # promote: only the Services move.
+    changes = apply(steps.plan_promote("imageview", "imageview"))
+    assert of(changes) == {
+        ("moves traffic", "Service", None),
+        ("re-targets", "Service", None),
+    }, changes
+    third = up(project, "imageview")
+    assert outputs(third)["apps"]["imageview"]["active_color"] == "green"
+
+    # finish: green pinned by digest (no object changes), blue scaled down after.
+    changes = apply(steps.plan_finish("imageview", "imageview", outputs(third), None))
+    assert of(changes) == {("scales", "Deployment", "blue"), ("deletes", "Image", None)}, changes
+    app = app_node(project, "imageview", "imageview")
+    assert app["idleReplicas"] == 1 and "previous" not in app["release"]
+    assert (
+        app["release"]["live"]["image"] == outputs(second)["apps"]["imageview"]["images"]["green"]
+    )
+    up(project, "imageview")
+
+    # rollback after finish: blue still runs the previous release; traffic goes back to it.
+    changes = apply(steps.plan_rollback("imageview", "imageview"))
+    assert of(changes) == {
+        ("moves traffic", "Service", None),
+        ("re-targets", "Service", None),
+        ("scales", "Deployment", "blue"),
+        ("scales", "Deployment", "green"),
+        ("waits 30s", "Pause", None),
+    }, changes
+
+
+def test_dev_release_and_rollback_before_finish(project: Path) -> None:
+    """dev builds both colors of kubia from one folder: the first start pins blue by digest, so a
+    code change reaches green only."""
+    first = up(project, "dev")
+    changes = apply(
+        steps.plan_start("dev", "kubia", outputs(first), sets=["apps.kubia.colors.green.env.V=2"])
+    )
+    assert {(c.how, c.kind, c.color) for c in changes if c.color} <= {
+        ("rolls", "Deployment", "green"),
+        ("re-checks", "Job", "green"),
+        ("deletes", "Job", "green"),
+    }
+    assert not [c for c in changes if c.color == "blue"]
+    up(project, "dev")
+    apply(steps.plan_promote("dev", "kubia"))
+    up(project, "dev")
+    changes = apply(steps.plan_rollback("dev", "kubia"))
+    assert of(changes) == {("moves traffic", "Service", None), ("re-targets", "Service", None)}
+    app = app_node(project, "dev", "kubia")
+    assert app["activeColor"] == "blue" and app["release"]["live"]["color"] == "blue"
+    assert app["release"]["candidate"]["color"] == "green", "green can be promoted again"
+    assert "previous" not in app["release"]
+
+
+def test_a_candidate_changed_after_start_is_refused_as_the_candidate(project: Path) -> None:
+    """The candidate's source changed after `start`: what `pulumi up` checked is not what would
+    go live. The refusal speaks of the candidate green, never of green as the live color."""
+    apply(steps.plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
+    file = StackFile("imageview")
+    file.set("apps.imageview.colors.green.source=apps/imageview/blue")
+    file.write()
+    with pytest.raises(ReleaseError) as caught:
+        steps.plan_promote("imageview", "imageview")
+    message = str(caught.value)
+    assert message.startswith("the candidate green changed since `start` (its image is now src-")
+    assert "run `start` again" in message and "live color" not in message, message
+    file.set("apps.imageview.colors.green.source=apps/imageview/green")
+    file.set("apps.imageview.colors.green.env.LATE=1")
+    file.write()
+    with pytest.raises(ReleaseError, match=r"candidate green changed .*\(its env, ConfigMaps"):
+        steps.plan_promote("imageview", "imageview")
+
+
+@pytest.mark.parametrize(
+    ("sets", "words"),
+    [
+        (
+            ["apps.imageview.env.DEBUG=1"],
+            "this start would change the live color blue too (its env, ConfigMaps, resources, "
+            "ports or probes); a start changes only the idle color green: set env and ConfigMaps "
+            "under apps.imageview.colors.green",
+        ),
+        (
+            ["apps.imageview.activeColor=green"],
+            "this start would move traffic to green (activeColor): traffic moves only with "
+            "`promote`",
+        ),
+        (
+            ["apps.imageview.colors.blue.image=gcr.io/x/y@sha256:" + "1" * 64],
+            "this start would change the image of the live color blue too",
+        ),
+        (["apps.imageview.replicas=lots"], "this start gives a config the program refuses"),
+    ],
+)
+def test_a_start_that_would_touch_the_live_color_says_so(
+    project: Path, sets: list[str], words: str
+) -> None:
+    path = project / "stacks/Pulumi.imageview.yaml"
+    before = path.read_text()
+    with pytest.raises(ReleaseError) as caught:
+        steps.plan_start("imageview", "imageview", deployed("imageview"), sets=sets)
+    assert str(caught.value).startswith(words), caught.value
+    assert path.read_text() == before
+
+
+def test_each_step_refuses_in_its_own_terms() -> None:
+    """What each step may change, asked of its refusal (the diff's side of the rule)."""
+    blue_rolls = Change("Deployment", "webserver-blue", How.ROLLS, "blue")
+    traffic = Change("Service", "webserver", How.MOVES_TRAFFIC, None)
+    green_rolls = Change("Deployment", "webserver-green", How.ROLLS, "green")
+    start = steps.start_refusal("a", "blue", "green")
+    assert start(green_rolls) is None
+    assert "the live color blue (Deployment webserver-blue (blue) rolls)" in str(start(blue_rolls))
+    assert "only `promote` does" in str(start(traffic))
+    promote = steps.traffic_only("promote", "s")
+    assert promote(traffic) is None
+    assert "a promote only moves traffic" in str(promote(green_rolls))
+    finish = steps.finish_refusal("s", "green", "blue")
+    assert finish(Change("Deployment", "webserver-blue", How.SCALES, "blue")) is None
+    assert finish(Change("Image", "imageview-green-image", How.DELETES, None)) is None
+    assert "a finish only pins the live color green" in str(finish(green_rolls))
+
+
+def test_steps_out_of_order(project: Path) -> None:
+    first = outputs(up(project, "imageview"))
+    with pytest.raises(ReleaseError, match="has no release to promote: `start` one first"):
+        steps.plan_promote("imageview", "imageview")
+    with pytest.raises(ReleaseError, match="nothing to roll back to"):
+        steps.plan_rollback("imageview", "imageview")
+    with pytest.raises(ReleaseError, match="has nothing to finish"):
+        steps.plan_finish("imageview", "imageview", first, None)
+    with pytest.raises(ReleaseError, match="is not deployed on stack imageview yet"):
+        steps.plan_start("imageview", "imageview", {})
+    with pytest.raises(ReleaseError, match="--app 'ghost': stack imageview has no such app"):
+        steps.plan_start("imageview", "ghost", first)
+    drifted = deployed("imageview", color="green")
+    with pytest.raises(
+        ReleaseError, match="the cluster serves green, but the stack file says blue"
+    ):
+        steps.plan_start("imageview", "imageview", drifted)
+
+    apply(steps.plan_start("imageview", "imageview", first))
+    with pytest.raises(ReleaseError, match="green is the candidate of a release not promoted yet"):
+        steps.plan_rollback("imageview", "imageview")
+    with pytest.raises(ReleaseError, match="candidate green of imageview is not promoted yet"):
+        steps.plan_finish("imageview", "imageview", first, None)
+    apply(steps.plan_promote("imageview", "imageview"))
+    with pytest.raises(ReleaseError, match="candidate green is live already: `finish` to keep"):
+        steps.plan_promote("imageview", "imageview")
+    with pytest.raises(ReleaseError, match="promoted and not finished: green is live and blue"):
+        steps.plan_start("imageview", "imageview", first)
+    with pytest.raises(ReleaseError, match=r"cluster does not serve the new live color green"):
+        steps.plan_finish("imageview", "imageview", first, None)
+
+
+def test_a_start_without_secrets_set_says_how_to_set_them(project: Path) -> None:
+    path = project / "stacks/Pulumi.imageview.yaml"
+    path.write_text(path.read_text().split("  gke-bluegreen:secrets:")[0])
+    with pytest.raises(ReleaseError) as caught:
+        steps.plan_start("imageview", "imageview", deployed("imageview"))
+    assert "pulumi config set --secret --path 'secrets.imageview.id' VALUE" in str(caught.value)
