@@ -375,7 +375,7 @@ def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
     except ConfigError as err:
         print(
             f"error: the stack file of {args.stack} is refused as it is now ({err}); fix it, "
-            "then run the step again",
+            "then run the command again",
             file=sys.stderr,
         )
         return 2

@@ -108,7 +108,9 @@ def run_pulumi(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[An
             f"{command} did not finish within {PULUMI_TIMEOUT_S} s; stopped it: run the step again"
         ) from None
     except OSError as err:
-        raise ReleaseError(f"cannot run {argv[0]}: {err.strerror or err}") from None
+        raise ReleaseError(
+            f"cannot run {argv[0]}: {err.strerror or err}; point $PULUMI at a working Pulumi CLI"
+        ) from None
 
 
 def _pulumi(otherwise: str) -> str:

@@ -28,7 +28,8 @@ def show(step: Step) -> tuple[list[Change], list[str]]:
         after = render(step.stack, step.file.text())
     except ConfigError as err:
         raise ReleaseError(
-            f"the {step.name} would give a config the program refuses ({err}); nothing written"
+            f"the {step.name} would give a config the program refuses ({err}); nothing written: "
+            f"fix what it names in the stack file, then run the {step.name} again"
         ) from None
     changes = diff(before, after)
     return changes, [why for why in map(step.refusal, changes) if why is not None]

@@ -257,7 +257,8 @@ def plan_rollback(stack: str, app_name: str) -> Step:
     record = app.release
     if record.live is None:
         raise ReleaseError(
-            f"{app_name} has no recorded release, so there is nothing to roll back to"
+            f"{app_name} has no recorded release, so there is nothing to roll back to; `status` "
+            "shows where it stands"
         )
     node = file.app(app_name)
     if record.previous is not None:

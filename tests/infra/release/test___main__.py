@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from infra.paths import ROOT
 from infra.release import deployed
 from infra.release.__main__ import build_parser, main
 from tests.infra.release.harness import app_node, up
@@ -139,3 +142,17 @@ def test_a_pulumi_cli_that_hangs_is_one_line(
     assert err == (
         "error: pulumi stack output did not finish within 0.5 s; stopped it: run the step again\n"
     )
+
+
+def test_python_m_infra_release_help_lists_every_subcommand() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.release", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")}
+    assert listed >= COMMANDS, result.stdout
