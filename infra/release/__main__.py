@@ -11,12 +11,11 @@ if __name__ == "__main__":  # before the imports below, which take most of a sec
 import argparse
 import json
 import re
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from infra.cli import OneLineParser, run
+from infra.cli import EXIT_USAGE, OneLineParser, error, run
 from infra.offline import stackfile
 from infra.release import deployed, status, steps
 from infra.release.errors import ReleaseError
@@ -370,15 +369,13 @@ def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
         stackfile.stack_file(args.stack)
         code: int = args.func(args, out)
     except (ReleaseError, stackfile.StackFileError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return error(str(err), EXIT_USAGE)
     except ConfigError as err:
-        print(
-            f"error: the stack file of {args.stack} is refused as it is now ({err}); fix it, "
-            "then run the command again",
-            file=sys.stderr,
+        return error(
+            f"the stack file of {args.stack} is refused as it is now ({err}); fix it, then run "
+            "the command again",
+            EXIT_USAGE,
         )
-        return 2
     return code
 
 
