@@ -68,12 +68,12 @@ def show(value: object) -> str:
 
 
 def _bounded(value: object, depth: int = 0) -> object:
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
+    """``value`` cut to what one error line can show: huge numbers summarised, containers cut to
+    8 items and 4 levels."""
+    if isinstance(value, int) and not isinstance(value, bool):
         digits = math.floor(abs(value).bit_length() * math.log10(2)) + 1
         return value if digits <= 30 else f"(a number of about {digits} digits)"
-    if isinstance(value, float | str):
+    if value is None or isinstance(value, bool | float | str):
         return value
     if depth > 3:
         return "..."

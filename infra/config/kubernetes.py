@@ -90,27 +90,38 @@ def quantity(text: str, resource: str) -> Decimal:
     number_text, suffix = m.group("number"), m.group("suffix") or ""
     if number_text.startswith(("-", "+")):
         raise QuantityError("must be a plain non-negative number (no sign)")
+    value = _scaled(number_text, suffix)
+    if value > QUANTITY_MAX:
+        raise QuantityError("larger than Kubernetes quantities go (2^63-1)")
+    _fits(resource, value, suffix)
+    return value
+
+
+def _scaled(number_text: str, suffix: str) -> Decimal:
+    """The number times what its suffix means (a binary or decimal SI unit, or an exponent)."""
     if len(suffix[1:].lstrip("+-").lstrip("0")) > 3:  # not parsed: it may have 5,000 digits
         raise QuantityError("exponent out of range")
     with localcontext() as exact:
         # Enough digits for any value up to QUANTITY_MAX with 3 decimals; longer numbers are
-        # rounded here and refused below as too large.
+        # rounded here and refused by the caller as too large.
         exact.prec = 40
         try:
             number = Decimal(number_text)
         except InvalidOperation:
             raise QuantityError("not a Kubernetes quantity") from None
         if suffix in _BINARY:
-            value = number * (Decimal(1024) ** _BINARY[suffix])
-        elif suffix in _DECIMAL:
-            value = number.scaleb(_DECIMAL[suffix])
-        else:
-            exponent = int(suffix[1:])
-            if abs(exponent) > 30:
-                raise QuantityError("exponent out of range")
-            value = number.scaleb(exponent)
-    if value > QUANTITY_MAX:
-        raise QuantityError("larger than Kubernetes quantities go (2^63-1)")
+            return number * (Decimal(1024) ** _BINARY[suffix])
+        if suffix in _DECIMAL:
+            return number.scaleb(_DECIMAL[suffix])
+        exponent = int(suffix[1:])
+        if abs(exponent) > 30:
+            raise QuantityError("exponent out of range")
+        return number.scaleb(exponent)
+
+
+def _fits(resource: str, value: Decimal, suffix: str) -> None:
+    """Refuses a value the resource does not take: bytes or sub-millicores for CPU, a fraction
+    of a byte for memory."""
     if resource == "cpu":
         if suffix in _BINARY:
             raise QuantityError("CPU is counted in cores (2, 0.5) or millicores (500m), not bytes")
@@ -120,4 +131,3 @@ def quantity(text: str, resource: str) -> Decimal:
         raise QuantityError(
             "memory is a whole number of bytes, e.g. 64Mi or 128M ('m' means milli-bytes)"
         )
-    return value

@@ -169,25 +169,37 @@ def read_inputs(source: Path, base: Path | None = None) -> tuple[list[Asked], li
 
 def lock_problems(source: Path, lock: Path) -> list[str]:
     """Everything that makes ``lock`` out of date with ``source`` (empty when it is current)."""
-    problems: list[str] = []
     pins = parse_lock(lock.read_text())
     asked, constraints = read_inputs(source)
     name = lock.name if lock.parent == source.parent else str(lock)
+    return [
+        *_pin_problems(name, pins),
+        *_asked_problems(name, pins, asked),
+        *_constraint_problems(name, pins, constraints),
+        *_header_problems(name, source, lock),
+    ]
 
+
+def _pin_problems(name: str, pins: dict[str, Pin]) -> Iterator[str]:
+    """Each pin is exact, hashed and says why it is locked, by something still locked."""
     for pin in pins.values():
         if pin.version is None:
-            problems.append(f"{name}: {pin.name}{pin.specifier} is not one exact == pin")
+            yield f"{name}: {pin.name}{pin.specifier} is not one exact == pin"
         if not pin.hashes:
-            problems.append(f"{name}: {pin.name}{pin.specifier} has no --hash")
+            yield f"{name}: {pin.name}{pin.specifier} has no --hash"
         if not pin.via:
-            problems.append(f"{name}: {pin.name} has no '# via': nothing says why it is locked")
+            yield f"{name}: {pin.name} has no '# via': nothing says why it is locked"
         for parent in pin.via:
             if not parent.startswith("-") and parent not in pins:
-                problems.append(
+                yield (
                     f"{name}: {pin.name} is locked for {parent}, which is not locked "
                     "(left over from a removed requirement)"
                 )
 
+
+def _asked_problems(name: str, pins: dict[str, Pin], asked: list[Asked]) -> Iterator[str]:
+    """Every requirement of the input files is pinned within its range, and every ``-r`` origin
+    a pin names still asks for it."""
     wanted = {(a.origin, canonicalize_name(a.requirement.name)) for a in asked}
     for a in asked:
         req = a.requirement
@@ -195,20 +207,19 @@ def lock_problems(source: Path, lock: Path) -> list[str]:
             continue
         pinned = pins.get(canonicalize_name(req.name))
         if pinned is None:
-            problems.append(f"{a.origin} asks for {req}; {name} does not pin {req.name}")
+            yield f"{a.origin} asks for {req}; {name} does not pin {req.name}"
         elif pinned.version is not None and not req.specifier.contains(
             pinned.version, prereleases=True
         ):
-            problems.append(
-                f"{a.origin} asks for {req}; {name} pins {pinned.name}=={pinned.version}"
-            )
+            yield f"{a.origin} asks for {req}; {name} pins {pinned.name}=={pinned.version}"
     for pin in pins.values():
         for origin in (v[3:] for v in pin.via if v.startswith("-r ")):
             if (origin, pin.name) not in wanted:
-                problems.append(
-                    f"{name}: {pin.name} is locked via -r {origin}, which no longer asks for it"
-                )
+                yield f"{name}: {pin.name} is locked via -r {origin}, which no longer asks for it"
 
+
+def _constraint_problems(name: str, pins: dict[str, Pin], constraints: list[Path]) -> Iterator[str]:
+    """A package pinned in a constraint lock is pinned to the same version and hashes here."""
     for constraint in constraints:
         for other in parse_lock(constraint.read_text()).values():
             pinned = pins.get(other.name)
@@ -216,11 +227,14 @@ def lock_problems(source: Path, lock: Path) -> list[str]:
                 other.version,
                 set(other.hashes),
             ):
-                problems.append(
+                yield (
                     f"{name}: {pinned.name}=={pinned.version} differs from the constraint "
                     f"{constraint.name}: {other.name}=={other.version}"
                 )
 
+
+def _header_problems(name: str, source: Path, lock: Path) -> Iterator[str]:
+    """The header records the pip-compile command the lock script runs."""
     header = [ln for ln in lock.read_text().splitlines()[:12] if ln.startswith("#")]
     command = next((ln for ln in header if re.match(r"#\s+pip-compile\s", ln)), "")
     for option in (
@@ -230,8 +244,7 @@ def lock_problems(source: Path, lock: Path) -> list[str]:
         source.name,
     ):
         if option not in command.split():
-            problems.append(f"{name}: header does not record 'pip-compile ... {option}'")
-    return problems
+            yield f"{name}: header does not record 'pip-compile ... {option}'"
 
 
 def compiled_with_python(lock: Path) -> str | None:
