@@ -12,8 +12,6 @@ Exit 0 when nothing is missing, 1 when something is, 2 for a bad argument.
 
 from __future__ import annotations
 
-import sys
-
 if __name__ == "__main__":  # before the imports below, which take most of a second
     from infra.cli import guard_start
 
@@ -29,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from infra import pulumi_cli
+from infra import cli, pulumi_cli
 from infra.cli import OneLineParser, run
 from infra.config import secrets as secrets_section
 from infra.config.load import gke_project
@@ -420,8 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         stackfile.stack_file(args.stack)
     except stackfile.StackFileError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.error(str(err), cli.EXIT_USAGE)
     findings = Doctor(args.stack).check()
     print(f"pulumi up --stack {args.stack}: what this machine and the stack need")
     for finding in findings:

@@ -22,8 +22,6 @@ one line on stderr, exit 2, nothing written.
 
 from __future__ import annotations
 
-import sys
-
 if __name__ == "__main__":  # before the imports below, which take most of a second
     from infra.cli import guard_start
 
@@ -39,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from infra import cli
 from infra.cli import OneLineParser, run, scratch_dir, uninterrupted
 from infra.offline import mocks, program, stackfile
 from infra.paths import ROOT
@@ -248,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = check_out(args.out)
         result = render(args.stack, args.set, args.set_secret, out)
     except (stackfile.StackFileError, ConfigError, OutError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.error(str(error), cli.EXIT_USAGE)
     kinds = len(result.manifests())
     print(
         f"rendered stack {args.stack}: {len(result.resources)} resources, {kinds} Kubernetes "
