@@ -21,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, cast
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
+from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage
 
 HERE = Path(__file__).resolve().parent
@@ -122,10 +123,14 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> None:
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
 
 
+# google-auth leaves AnonymousCredentials.__init__ unannotated: call it through a typed view.
+_anonymous = cast(Callable[[], Credentials], AnonymousCredentials)
+
+
 def client_for(url: str) -> storage.Client:
     return storage.Client(
         project="test",
-        credentials=AnonymousCredentials(),
+        credentials=_anonymous(),
         client_options={"api_endpoint": url},
     )
 
@@ -304,10 +309,22 @@ class FaultProxy:
         self.server.server_close()
 
 
+class FaultProxyFactory(Protocol):
+    """The ``fault_proxy`` fixture: ``fault_proxy(rule, hold=None, latency_s=0)``."""
+
+    def __call__(
+        self, rule: Rule, hold: Hold | None = None, latency_s: float = 0.0
+    ) -> FaultProxy: ...
+
+
+#: The ``own_emulator`` fixture: a new emulator on disk, started.
+OwnEmulator = Callable[[], Emulator]
+#: The ``objects_at`` fixture: an Objects view of the emulator at a URL.
+ObjectsAt = Callable[[str], Objects]
+
+
 @pytest.fixture
-def fault_proxy(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., FaultProxy]]:
+def fault_proxy(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxyFactory]:
     """Factory: ``fault_proxy(rule, hold=None, latency_s=0)`` starts a FaultProxy in front of
     the session's emulator and points STORAGE_EMULATOR_HOST at it."""
     made: list[FaultProxy] = []
@@ -324,7 +341,7 @@ def fault_proxy(
 
 
 @pytest.fixture
-def own_emulator(tmp_path: Path) -> Iterator[Callable[[], Emulator]]:
+def own_emulator(tmp_path: Path) -> Iterator[OwnEmulator]:
     """Factory for emulators on disk under tmp_path (they survive a kill); all stopped after."""
     made: list[Emulator] = []
 
@@ -339,7 +356,7 @@ def own_emulator(tmp_path: Path) -> Iterator[Callable[[], Emulator]]:
 
 
 @pytest.fixture
-def objects_at() -> Iterator[Callable[[str], Objects]]:
+def objects_at() -> Iterator[ObjectsAt]:
     """Factory: an Objects view of the emulator at a URL (for tests' own emulators)."""
     clients: list[storage.Client] = []
 

@@ -111,7 +111,7 @@ def main() -> int:
     http.server.HTTPServer.request_queue_size = args.backlog
     if args.threaded:
         # APIThread builds its server as http.server.HTTPServer(...): point that name here.
-        emu_server.server.HTTPServer = _ThreadedServer  # type: ignore[misc]
+        emu_server.server.HTTPServer = _ThreadedServer
     if args.latency_ms > 0:
         handle = emu_server.Router.handle
         delay = args.latency_ms / 1000

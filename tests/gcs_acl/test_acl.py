@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from infra.gcs_acl import acl
-from infra.gcs_acl.spec import normalize_spec
+from infra.gcs_acl.spec import AclSpec, normalize_spec
 
 PUBLIC = {"entity": "allUsers", "role": "READER"}
 
 
-def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"):
+def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER") -> AclSpec:
     return normalize_spec(bucket, prefix, entity, role)
 
 
-def test_acl_arithmetic_keeps_other_entries_and_one_role_per_entity():
+def test_acl_arithmetic_keeps_other_entries_and_one_role_per_entity() -> None:
     owner = {"entity": "project-owners-1", "role": "OWNER", "etag": "x"}
     entries = [owner, {"entity": "allUsers", "role": "READER"}]
     assert acl.holds(entries, "allUsers", "READER")
@@ -36,7 +36,7 @@ def test_acl_arithmetic_keeps_other_entries_and_one_role_per_entity():
     assert acl.without_grant([reader], "user-a@b.co", "OWNER") == [reader]
 
 
-def test_iam_member_mapping():
+def test_iam_member_mapping() -> None:
     assert acl.iam_member("allUsers") == "allUsers"
     assert acl.iam_member("user-a@b.co") == "user:a@b.co"
     assert acl.iam_member("domain-example.com") == "domain:example.com"
@@ -52,7 +52,9 @@ ACL_STATES = [
 
 @pytest.mark.parametrize("entries", ACL_STATES)
 @pytest.mark.parametrize("role", ["READER", "OWNER"])
-def test_one_meaning_of_role_for_grant_revoke_and_check(entries, role):
+def test_one_meaning_of_role_for_grant_revoke_and_check(
+    entries: list[dict[str, str]], role: str
+) -> None:
     """check R (holds) passes after grant R and fails after revoke R, whatever the entity held;
     grant and revoke change an object exactly when check says they must."""
     s = spec("bkt", entity="user-a@b.co", role=role)
@@ -69,7 +71,7 @@ def test_one_meaning_of_role_for_grant_revoke_and_check(entries, role):
     assert [e for e in revoked if e["entity"] != s.entity] == others
 
 
-def test_a_reader_grant_never_downgrades_an_owner():
+def test_a_reader_grant_never_downgrades_an_owner() -> None:
     owner = [{"entity": "user-a@b.co", "role": "OWNER"}]
     assert not acl.needs_change("grant", owner, spec("bkt", entity="user-a@b.co"))
 
@@ -77,5 +79,5 @@ def test_a_reader_grant_never_downgrades_an_owner():
 @pytest.mark.parametrize(
     ("role", "iam_role"), [("READER", "objectViewer"), ("OWNER", "objectAdmin")]
 )
-def test_each_object_role_has_its_iam_role_for_uniform_access(role, iam_role):
+def test_each_object_role_has_its_iam_role_for_uniform_access(role: str, iam_role: str) -> None:
     assert acl.IAM_ROLE_FOR[role] == f"roles/storage.{iam_role}"

@@ -13,6 +13,7 @@ from infra.gcs_acl.client import Gcs, Listed, StoppedError
 from infra.gcs_acl.results import FAILURES_KEPT, Summary
 from infra.gcs_acl.settings import RunSettings
 from infra.gcs_acl.spec import AclSpec, normalize_spec
+from tests.gcs_acl.conftest import FaultProxyFactory, Objects
 
 PUBLIC = {"entity": "allUsers", "role": "READER"}
 FAST = RunSettings(retry_deadline_s=2.0, retry_initial_s=0.05, retry_max_s=0.2)
@@ -26,7 +27,7 @@ def run_gcs() -> Iterator[Gcs]:
     made.close()
 
 
-def listed(objects, bucket: str, name: str, *, with_acl: bool = True) -> Listed:
+def listed(objects: Objects, bucket: str, name: str, *, with_acl: bool = True) -> Listed:
     """The object as a listing gives it now."""
     blob = objects.client.bucket(bucket).get_blob(name)
     acl = objects.acl(bucket, name) if with_acl else None
@@ -46,7 +47,7 @@ def listed(objects, bucket: str, name: str, *, with_acl: bool = True) -> Listed:
         (Outcome.KEPT_CHANGING, "failed"),
     ],
 )
-def test_each_outcome_adds_to_its_own_count(outcome, counter):
+def test_each_outcome_adds_to_its_own_count(outcome: Outcome, counter: str) -> None:
     summary = Summary(action="grant", spec=AclSpec(bucket="bkt"))
     tally(summary, "layers/a", outcome)
     counts = ("changed", "already", "vanished", "undone", "failed")
@@ -60,7 +61,7 @@ def test_each_outcome_adds_to_its_own_count(outcome, counter):
     )
 
 
-def test_only_the_first_failures_are_named():
+def test_only_the_first_failures_are_named() -> None:
     summary = Summary(action="revoke", spec=AclSpec(bucket="bkt"))
     for i in range(FAILURES_KEPT + 5):
         tally(summary, f"o{i}", Outcome.KEPT_CHANGING)
@@ -71,7 +72,9 @@ def test_only_the_first_failures_are_named():
 
 
 @pytest.mark.emulator
-def test_a_grant_writes_the_entry_and_keeps_the_others(bucket, objects, run_gcs):
+def test_a_grant_writes_the_entry_and_keeps_the_others(
+    bucket: str, objects: Objects, run_gcs: Gcs
+) -> None:
     objects.seed(bucket, ["a"])
     owner = {"entity": "user-owner@example.com", "role": "OWNER"}
     objects.set_acl(bucket, "a", [owner])
@@ -81,7 +84,9 @@ def test_a_grant_writes_the_entry_and_keeps_the_others(bucket, objects, run_gcs)
 
 
 @pytest.mark.emulator
-def test_an_acl_the_listing_omitted_is_read_first(bucket, objects, run_gcs):
+def test_an_acl_the_listing_omitted_is_read_first(
+    bucket: str, objects: Objects, run_gcs: Gcs
+) -> None:
     objects.seed(bucket, ["a", "b"])
     objects.set_acl(bucket, "a", [PUBLIC])
     spec = normalize_spec(bucket)
@@ -98,7 +103,9 @@ def test_an_acl_the_listing_omitted_is_read_first(bucket, objects, run_gcs):
 
 
 @pytest.mark.emulator
-def test_an_object_deleted_after_the_listing_vanished(bucket, objects, run_gcs):
+def test_an_object_deleted_after_the_listing_vanished(
+    bucket: str, objects: Objects, run_gcs: Gcs
+) -> None:
     objects.seed(bucket, ["a"])
     item = listed(objects, bucket, "a")
     objects.client.bucket(bucket).blob("a").delete()
@@ -106,7 +113,9 @@ def test_an_object_deleted_after_the_listing_vanished(bucket, objects, run_gcs):
 
 
 @pytest.mark.emulator
-def test_a_concurrent_change_is_read_again_not_overwritten(bucket, objects, fault_proxy):
+def test_a_concurrent_change_is_read_again_not_overwritten(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, ["a"])
     item = listed(objects, bucket, "a")
     patches: list[str] = []
@@ -129,7 +138,9 @@ def test_a_concurrent_change_is_read_again_not_overwritten(bucket, objects, faul
 
 
 @pytest.mark.emulator
-def test_an_object_that_keeps_changing_fails_on_its_own(bucket, objects, fault_proxy):
+def test_an_object_that_keeps_changing_fails_on_its_own(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, ["a"])
     item = listed(objects, bucket, "a")
     fault_proxy(lambda method, path, n: 412 if method == "PATCH" else None)
@@ -142,7 +153,9 @@ def test_an_object_that_keeps_changing_fails_on_its_own(bucket, objects, fault_p
 
 
 @pytest.mark.emulator
-def test_a_refusal_is_one_line_naming_the_object(bucket, objects, fault_proxy):
+def test_a_refusal_is_one_line_naming_the_object(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, ["layers/a"])
     item = listed(objects, bucket, "layers/a")
     fault_proxy(lambda method, path, n: 403 if method == "PATCH" else None)
@@ -155,7 +168,7 @@ def test_a_refusal_is_one_line_naming_the_object(bucket, objects, fault_proxy):
     assert "while patching the ACL of 'layers/a'" in str(err.value)
 
 
-def test_nothing_is_sent_once_the_run_stops(run_gcs):
+def test_nothing_is_sent_once_the_run_stops(run_gcs: Gcs) -> None:
     run_gcs.stop.set()
     with pytest.raises(StoppedError):
         change(run_gcs, "grant", normalize_spec("bkt"), Listed("a", 1, []))

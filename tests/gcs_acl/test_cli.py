@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from google.cloud import storage
 
 from infra.gcs_acl import cli as cli_mod
 from infra.gcs_acl.settings import LIMITS
+from tests.gcs_acl.conftest import FaultProxyFactory, Hold, Objects
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +36,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_grant_then_second_run_changes_nothing_and_says_so(bucket, objects):
+def test_grant_then_second_run_changes_nothing_and_says_so(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a", "b", "c"])
     first = cli("grant", "--bucket", bucket, "--progress-interval", "0")
     assert first.returncode == 0, first.stderr
@@ -49,7 +51,9 @@ def test_grant_then_second_run_changes_nothing_and_says_so(bucket, objects):
     assert second.stdout.strip().endswith("nothing to change, already up to date")
 
 
-def test_check_lists_everything_that_is_not_public(bucket, objects, gcs):
+def test_check_lists_everything_that_is_not_public(
+    bucket: str, objects: Objects, gcs: storage.Client
+) -> None:
     objects.seed(bucket, ["v1/a", "v1/b"])
     cli("grant", "--bucket", bucket)
     objects.set_acl(bucket, "v1/b", [])
@@ -77,7 +81,9 @@ def test_check_lists_everything_that_is_not_public(bucket, objects, gcs):
     assert ok.stdout.splitlines()[-1].endswith(": public")
 
 
-def test_check_under_uniform_access_looks_at_the_iam_binding(bucket, gcs):
+def test_check_under_uniform_access_looks_at_the_iam_binding(
+    bucket: str, gcs: storage.Client
+) -> None:
     b = gcs.get_bucket(bucket)
     b.iam_configuration.uniform_bucket_level_access_enabled = True
     b.patch()
@@ -101,7 +107,7 @@ def test_check_under_uniform_access_looks_at_the_iam_binding(bucket, gcs):
     assert len(refused.stderr.splitlines()) == 1
 
 
-def test_revoke(bucket, objects):
+def test_revoke(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a", "b"])
     cli("grant", "--bucket", bucket)
     out = cli("revoke", "--bucket", bucket, "--prefix", "a")
@@ -127,7 +133,9 @@ def test_revoke(bucket, objects):
         (("grant", "--bucket", "ok-bucket", "--wrkers", "3"), 2, "error: unrecognized arguments"),
     ],
 )
-def test_errors_are_one_line_with_exit_code(args, code, first_words):
+def test_errors_are_one_line_with_exit_code(
+    args: tuple[str, ...], code: int, first_words: str
+) -> None:
     out = cli(*args)
     assert out.returncode == code
     assert out.stderr.startswith(first_words)
@@ -155,7 +163,9 @@ def test_errors_are_one_line_with_exit_code(args, code, first_words):
         ("--workers", "1000", "a whole number from 1 to 256"),
     ],
 )
-def test_every_numeric_flag_needs_a_finite_value_in_its_range(fault_proxy, flag, value, allowed):
+def test_every_numeric_flag_needs_a_finite_value_in_its_range(
+    fault_proxy: FaultProxyFactory, flag: str, value: str, allowed: str
+) -> None:
     proxy = fault_proxy(lambda *_: None)
     out = cli("grant", "--bucket", "ok-bucket", f"{flag}={value}")
     assert out.returncode == 2
@@ -163,14 +173,16 @@ def test_every_numeric_flag_needs_a_finite_value_in_its_range(fault_proxy, flag,
     assert proxy.requests == 0  # refused before any request
 
 
-def test_numeric_flags_in_range_are_accepted(bucket, objects):
+def test_numeric_flags_in_range_are_accepted(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a"])
     args = ("--workers", "1", "--retry-deadline", "0.5", "--progress-interval", "0")
     assert cli("grant", "--bucket", bucket, *args).returncode == 0
 
 
 @pytest.mark.parametrize("name", ["a..b", "192.168.5.4", "goog-registry", "bucket\n"])
-def test_bucket_names_gcs_would_refuse_are_never_sent(fault_proxy, name):
+def test_bucket_names_gcs_would_refuse_are_never_sent(
+    fault_proxy: FaultProxyFactory, name: str
+) -> None:
     proxy = fault_proxy(lambda *_: None)
     out = cli("check", "--bucket", name)
     assert out.returncode == 2
@@ -189,7 +201,9 @@ def test_bucket_names_gcs_would_refuse_are_never_sent(fault_proxy, name):
         ("--project", "my-proj\n"),
     ],
 )
-def test_a_trailing_newline_is_refused_and_nothing_is_written(bucket, objects, flag, value):
+def test_a_trailing_newline_is_refused_and_nothing_is_written(
+    bucket: str, objects: Objects, flag: str, value: str
+) -> None:
     objects.seed(bucket, ["a", "b"])
     out = cli("grant", "--bucket", bucket, flag, value)
     assert out.returncode == 2, out.stdout
@@ -198,7 +212,9 @@ def test_a_trailing_newline_is_refused_and_nothing_is_written(bucket, objects, f
 
 
 @pytest.mark.parametrize("prefix", ["layers*", "layers/sha256:*", "nothing/"])
-def test_a_prefix_that_matches_nothing_says_so_and_exits_1(bucket, objects, prefix):
+def test_a_prefix_that_matches_nothing_says_so_and_exits_1(
+    bucket: str, objects: Objects, prefix: str
+) -> None:
     objects.seed(bucket, ["layers/a"])
     for command in ("grant", "revoke", "check"):
         out = cli(command, "--bucket", bucket, "--prefix", prefix)
@@ -211,7 +227,7 @@ def test_a_prefix_that_matches_nothing_says_so_and_exits_1(bucket, objects, pref
     assert objects.public(bucket) == set()
 
 
-def test_one_meaning_of_role_in_grant_revoke_and_check(bucket, objects):
+def test_one_meaning_of_role_in_grant_revoke_and_check(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a"])
     who = ("--entity", "user-ops@example.com")
     assert cli("grant", "--bucket", bucket, *who, "--role", "OWNER").returncode == 0
@@ -225,7 +241,7 @@ def test_one_meaning_of_role_in_grant_revoke_and_check(bucket, objects):
     assert objects.acl(bucket, "a") == []
 
 
-def test_ctrl_c_exits_130_with_partial_progress(bucket, objects):
+def test_ctrl_c_exits_130_with_partial_progress(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, [f"o{i:04d}" for i in range(2500)])
     args = ["grant", "--bucket", bucket, "--progress-interval", "0"]
     proc = subprocess.Popen(
@@ -298,7 +314,7 @@ def _no_traceback(lines: list[str]) -> None:
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
 
 
-def test_ctrl_c_during_imports(bucket, tmp_path):
+def test_ctrl_c_during_imports(bucket: str, tmp_path: Path) -> None:
     # A first run after an install: no compiled bytecode yet (an empty PYTHONPYCACHEPREFIX), so
     # the imports take a few hundred milliseconds. -X importtime reports each import on stderr
     # (unbuffered with -u) as it completes: the signal is sent once google.auth is in, while
@@ -321,7 +337,7 @@ def test_ctrl_c_during_imports(bucket, tmp_path):
     assert out == ""
 
 
-def _ctrl_c_while_held(fault_proxy, hold, *args: str) -> list[str]:
+def _ctrl_c_while_held(fault_proxy: FaultProxyFactory, hold: Hold, *args: str) -> list[str]:
     """Runs the CLI with ``args`` while the backend holds the requests ``hold`` picks, presses
     Ctrl-C once one is held, and returns its stderr lines (exit 130, no traceback, no stdout)."""
     proxy = fault_proxy(lambda *_: None, hold=hold)
@@ -343,7 +359,9 @@ def _listing(_method: str, path: str) -> bool:
     return "/o?" in path
 
 
-def test_ctrl_c_while_reading_the_bucket(bucket, objects, fault_proxy):
+def test_ctrl_c_while_reading_the_bucket(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, ["a"])
     lines = _ctrl_c_while_held(fault_proxy, _bucket_read, "grant", "--bucket", bucket)
     assert (
@@ -354,7 +372,7 @@ def test_ctrl_c_while_reading_the_bucket(bucket, objects, fault_proxy):
     assert objects.public(bucket) == set()
 
 
-def test_ctrl_c_during_check(bucket, objects, fault_proxy):
+def test_ctrl_c_during_check(bucket: str, objects: Objects, fault_proxy: FaultProxyFactory) -> None:
     objects.seed(bucket, ["a"])
     lines = _ctrl_c_while_held(fault_proxy, _listing, "check", "--bucket", bucket)
     assert lines == [
@@ -364,7 +382,9 @@ def test_ctrl_c_during_check(bucket, objects, fault_proxy):
     ]
 
 
-def test_second_ctrl_c_while_draining_stops_waiting(bucket, objects, fault_proxy):
+def test_second_ctrl_c_while_draining_stops_waiting(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, [f"o{i:02d}" for i in range(40)])
     # Every PATCH hangs: the backend has stopped answering.
     proxy = fault_proxy(lambda *_: None, hold=lambda method, path: method == "PATCH")
@@ -394,7 +414,9 @@ def test_second_ctrl_c_while_draining_stops_waiting(bucket, objects, fault_proxy
     assert waited < 20, "it kept waiting for the held request"
 
 
-def test_more_ctrl_c_while_draining_never_shows_a_traceback(bucket, objects, fault_proxy):
+def test_more_ctrl_c_while_draining_never_shows_a_traceback(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, [f"o{i:02d}" for i in range(40)])
     proxy = fault_proxy(lambda *_: None, hold=lambda method, path: method == "PATCH")
     run = Cli("grant", "--bucket", bucket)
@@ -412,12 +434,12 @@ def test_more_ctrl_c_while_draining_never_shows_a_traceback(bucket, objects, fau
 # ----------------------------------------------------------------------------- help
 
 
-def _subcommands() -> argparse._SubParsersAction:
+def _subcommands() -> argparse._SubParsersAction[argparse.ArgumentParser]:
     (sub,) = [a for a in cli_mod.parser()._actions if isinstance(a, argparse._SubParsersAction)]
     return sub
 
 
-def test_help_describes_the_tool_and_gives_the_common_sequence():
+def test_help_describes_the_tool_and_gives_the_common_sequence() -> None:
     out = cli("--help")
     assert out.returncode == 0 and out.stderr == ""
     assert out.stdout.startswith("usage: python -m infra.gcs_acl ")
@@ -427,7 +449,7 @@ def test_help_describes_the_tool_and_gives_the_common_sequence():
     assert commands == ["check", "grant", "check", "revoke"]
 
 
-def test_every_subcommand_has_a_one_line_help_and_a_description():
+def test_every_subcommand_has_a_one_line_help_and_a_description() -> None:
     sub = _subcommands()
     assert sorted(sub.choices) == ["check", "grant", "revoke"]
     for listed in sub._choices_actions:
@@ -436,7 +458,7 @@ def test_every_subcommand_has_a_one_line_help_and_a_description():
 
 
 @pytest.mark.parametrize("command", ["grant", "revoke", "check"])
-def test_every_option_says_what_it_takes_and_its_default(command):
+def test_every_option_says_what_it_takes_and_its_default(command: str) -> None:
     options = [a for a in _subcommands().choices[command]._actions if a.dest != "help"]
     assert [a.option_strings[0] for a in options] == [
         "--bucket",
@@ -455,5 +477,6 @@ def test_every_option_says_what_it_takes_and_its_default(command):
         flag = action.option_strings[0]
         if flag in cli_mod.NUMERIC_FLAGS:
             limit = LIMITS[cli_mod.NUMERIC_FLAGS[flag]]
+            assert action.help is not None  # the loop above asserted it
             assert limit.describe() in action.help and f"(default {action.default}" in action.help
             assert limit.allows(cli_mod.number(flag, action.default)), flag

@@ -4,6 +4,8 @@ credentials, and every failure translated into one line."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from typing import TypeVar, cast
 
 import pytest
 from google.api_core import exceptions as api_exceptions
@@ -13,17 +15,25 @@ from infra.gcs_acl.grant import apply
 from infra.gcs_acl.scan import check
 from infra.gcs_acl.settings import RunSettings
 from infra.gcs_acl.spec import AclSpec, normalize_spec
+from tests.gcs_acl.conftest import Emulator, FaultProxyFactory, Objects
 
 FAST = RunSettings(retry_deadline_s=2.0, retry_initial_s=0.05, retry_max_s=0.2)
 SPEC = AclSpec(bucket="bkt")
 
+_E = TypeVar("_E", bound=api_exceptions.GoogleAPICallError)
 
-def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"):
+
+def api_error(kind: type[_E], message: str) -> _E:
+    """``kind(message)``: google-api-core leaves its exceptions' ``__init__`` unannotated."""
+    return cast(Callable[[str], _E], kind)(message)
+
+
+def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER") -> AclSpec:
     return normalize_spec(bucket, prefix, entity, role)
 
 
 @pytest.fixture
-def fast():
+def fast() -> Iterator[client.Gcs]:
     """A Gcs for the session's emulator (anonymous, nothing sent until a request is made)."""
     made = client.Gcs(FAST)
     yield made
@@ -43,7 +53,9 @@ def fast():
         (RunSettings(progress_interval_s=math.inf), "progress_interval_s must be"),
     ],
 )
-def test_bad_settings_rejected_before_any_request(fault_proxy, settings: RunSettings, words: str):
+def test_bad_settings_rejected_before_any_request(
+    fault_proxy: FaultProxyFactory, settings: RunSettings, words: str
+) -> None:
     proxy = fault_proxy(lambda *_: None)
     with (
         pytest.raises(errors.InvalidSpecError, match=words),
@@ -54,7 +66,7 @@ def test_bad_settings_rejected_before_any_request(fault_proxy, settings: RunSett
 
 
 @pytest.mark.emulator
-def test_missing_bucket_is_one_clear_error():
+def test_missing_bucket_is_one_clear_error() -> None:
     with pytest.raises(errors.BucketNotFoundError) as err:
         apply("grant", spec("no-such-bucket-here"), FAST)
     assert str(err.value).startswith("bucket gs://no-such-bucket-here does not exist")
@@ -62,7 +74,7 @@ def test_missing_bucket_is_one_clear_error():
 
 
 @pytest.mark.emulator
-def test_access_denied_on_the_bucket(bucket, fault_proxy):
+def test_access_denied_on_the_bucket(bucket: str, fault_proxy: FaultProxyFactory) -> None:
     fault_proxy(lambda *_: 403)
     for run in (
         lambda: check(spec(bucket), FAST),
@@ -77,8 +89,8 @@ def test_access_denied_on_the_bucket(bucket, fault_proxy):
 # ----------------------------------------------------------------------------- retries
 
 
-def test_call_retries_a_transient_failure_until_it_answers(fast):
-    answers: list[Exception | str] = [api_exceptions.ServiceUnavailable("busy"), "ok"]
+def test_call_retries_a_transient_failure_until_it_answers(fast: client.Gcs) -> None:
+    answers: list[Exception | str] = [api_error(api_exceptions.ServiceUnavailable, "busy"), "ok"]
 
     def request() -> str:
         answer = answers.pop(0)
@@ -90,32 +102,32 @@ def test_call_retries_a_transient_failure_until_it_answers(fast):
     assert fast.limit.pushbacks == 1 and fast.limit.in_flight == 0
 
 
-def test_call_gives_up_after_its_retry_deadline_with_the_last_failure():
+def test_call_gives_up_after_its_retry_deadline_with_the_last_failure() -> None:
     gcs = client.Gcs(RunSettings(retry_deadline_s=0.3, retry_initial_s=0.05, retry_max_s=0.1))
     attempts: list[int] = []
 
     def request() -> None:
         attempts.append(1)
-        raise api_exceptions.TooManyRequests("slow down")
+        raise api_error(api_exceptions.TooManyRequests, "slow down")
 
     with pytest.raises(api_exceptions.TooManyRequests):
         gcs.call(request)
     assert len(attempts) >= 3 and gcs.limit.pushbacks == len(attempts)
 
 
-def test_call_does_not_retry_a_permanent_failure(fast):
+def test_call_does_not_retry_a_permanent_failure(fast: client.Gcs) -> None:
     attempts: list[int] = []
 
     def request() -> None:
         attempts.append(1)
-        raise api_exceptions.Forbidden("no")
+        raise api_error(api_exceptions.Forbidden, "no")
 
     with pytest.raises(api_exceptions.Forbidden):
         fast.call(request)
     assert len(attempts) == 1 and fast.limit.pushbacks == 0
 
 
-def test_call_sends_nothing_once_the_run_stops(fast):
+def test_call_sends_nothing_once_the_run_stops(fast: client.Gcs) -> None:
     fast.stop.set()
     sent: list[int] = []
     with pytest.raises(client.StoppedError):
@@ -124,7 +136,9 @@ def test_call_sends_nothing_once_the_run_stops(fast):
 
 
 @pytest.mark.emulator
-def test_retries_429_and_5xx_with_backoff(bucket, objects, fault_proxy):
+def test_retries_429_and_5xx_with_backoff(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, [f"o{i}" for i in range(20)])
     seen = {"list": 0, "patch": 0}
 
@@ -150,7 +164,7 @@ def test_retries_429_and_5xx_with_backoff(bucket, objects, fault_proxy):
 
 
 @pytest.mark.emulator
-def test_pages_list_every_object_with_its_acl(bucket, objects):
+def test_pages_list_every_object_with_its_acl(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a", "b", "c", "d", "e"])
     objects.set_acl(bucket, "c", [{"entity": "allUsers", "role": "READER"}])
     gcs = client.Gcs(RunSettings(page_size=2))
@@ -178,19 +192,23 @@ def test_pages_list_every_object_with_its_acl(bucket, objects):
         ("", None),
     ],
 )
-def test_the_emulator_variable_with_or_without_a_scheme(monkeypatch, value, url):
+def test_the_emulator_variable_with_or_without_a_scheme(
+    monkeypatch: pytest.MonkeyPatch, value: str, url: str | None
+) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", value)
     assert client.emulator_url() == url
 
 
 @pytest.mark.emulator
-def test_emulator_host_without_scheme(bucket, objects, emulator, monkeypatch):
+def test_emulator_host_without_scheme(
+    bucket: str, objects: Objects, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"127.0.0.1:{emulator.port}")
     objects.seed(bucket, ["a"])
     assert apply("grant", spec(bucket), FAST).changed == 1
 
 
-def test_real_gcs_without_credentials_is_one_clear_error(monkeypatch):
+def test_real_gcs_without_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STORAGE_EMULATOR_HOST")
     # GOOGLE_APPLICATION_CREDENTIALS points at a missing file (conftest): ADC fails at once.
     with pytest.raises(errors.CredentialsError) as err:
@@ -205,19 +223,23 @@ def test_real_gcs_without_credentials_is_one_clear_error(monkeypatch):
 @pytest.mark.parametrize(
     ("err", "kind", "start"),
     [
-        (api_exceptions.NotFound("gone"), errors.BucketNotFoundError, "bucket gs://bkt does not"),
         (
-            api_exceptions.Forbidden("caller lacks storage.objects.list"),
+            api_error(api_exceptions.NotFound, "gone"),
+            errors.BucketNotFoundError,
+            "bucket gs://bkt does not",
+        ),
+        (
+            api_error(api_exceptions.Forbidden, "caller lacks storage.objects.list"),
             errors.AccessDeniedError,
             "access denied (403) while listing gs://bkt/* on gs://bkt: the credentials need",
         ),
         (
-            api_exceptions.ServiceUnavailable("busy"),
+            api_error(api_exceptions.ServiceUnavailable, "busy"),
             errors.TransportError,
             "http://127.0.0.1:",
         ),
         (
-            api_exceptions.BadRequest("bad page token"),
+            api_error(api_exceptions.BadRequest, "bad page token"),
             errors.RequestError,
             "GCS rejected listing gs://bkt/* on gs://bkt: ",
         ),
@@ -228,7 +250,9 @@ def test_real_gcs_without_credentials_is_one_clear_error(monkeypatch):
         ),
     ],
 )
-def test_every_failure_becomes_one_line_naming_what_was_being_done(fast, err, kind, start):
+def test_every_failure_becomes_one_line_naming_what_was_being_done(
+    fast: client.Gcs, err: Exception, kind: type[errors.GcsAclError], start: str
+) -> None:
     translated = client.translate(err, SPEC, fast, "listing gs://bkt/*")
     text = str(translated)
     assert type(translated) is kind
@@ -236,15 +260,17 @@ def test_every_failure_becomes_one_line_naming_what_was_being_done(fast, err, ki
     assert "nothing changed" not in text  # only the bucket read comes before any change
 
 
-def test_a_failure_reading_the_bucket_says_nothing_changed(fast):
+def test_a_failure_reading_the_bucket_says_nothing_changed(fast: client.Gcs) -> None:
     translated = client.translate(
-        api_exceptions.Forbidden("no"), SPEC, fast, "reading bucket gs://bkt"
+        api_error(api_exceptions.Forbidden, "no"), SPEC, fast, "reading bucket gs://bkt"
     )
     assert str(translated).endswith("GCS said: no; nothing changed")
     already = errors.RequestError("as it was")
     assert client.translate(already, SPEC, fast, "listing") is already
 
 
-def test_a_transient_failure_says_how_long_it_was_retried(fast):
-    text = str(client.translate(api_exceptions.GatewayTimeout("slow"), SPEC, fast, "listing"))
+def test_a_transient_failure_says_how_long_it_was_retried(fast: client.Gcs) -> None:
+    text = str(
+        client.translate(api_error(api_exceptions.GatewayTimeout, "slow"), SPEC, fast, "listing")
+    )
     assert "unreachable or failing while listing after retrying for 2s: 504 slow" in text

@@ -7,12 +7,14 @@ The emulator stores ACLs but does not enforce them, so the assertions read the s
 from __future__ import annotations
 
 import pytest
+from google.cloud import storage
 
 from infra.gcs_acl import errors
 from infra.gcs_acl.grant import apply
 from infra.gcs_acl.scan import scan
 from infra.gcs_acl.settings import RunSettings
-from infra.gcs_acl.spec import normalize_spec
+from infra.gcs_acl.spec import AclSpec, normalize_spec
+from tests.gcs_acl.conftest import FaultProxyFactory, Objects, ObjectsAt, OwnEmulator
 
 FAST = RunSettings(retry_deadline_s=2.0, retry_initial_s=0.05, retry_max_s=0.2)
 PUBLIC = {"entity": "allUsers", "role": "READER"}
@@ -20,12 +22,12 @@ PUBLIC = {"entity": "allUsers", "role": "READER"}
 pytestmark = pytest.mark.emulator
 
 
-def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"):
+def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER") -> AclSpec:
     return normalize_spec(bucket, prefix, entity, role)
 
 
 @pytest.mark.parametrize("count", [0, 1])
-def test_grant_small_buckets(bucket, objects, count):
+def test_grant_small_buckets(bucket: str, objects: Objects, count: int) -> None:
     objects.seed(bucket, [f"obj-{i}" for i in range(count)])
     summary = apply("grant", spec(bucket), FAST)
     assert (summary.scanned, summary.changed, summary.already, summary.failed) == (
@@ -38,7 +40,7 @@ def test_grant_small_buckets(bucket, objects, count):
     assert objects.public(bucket) == {f"obj-{i}" for i in range(count)}
 
 
-def test_grant_2500_objects_over_three_pages_then_idempotent(bucket, objects):
+def test_grant_2500_objects_over_three_pages_then_idempotent(bucket: str, objects: Objects) -> None:
     names = [f"layers/sha256-{i:05d}" for i in range(2500)]
     objects.seed(bucket, names)
     lines: list[str] = []
@@ -59,7 +61,7 @@ def test_grant_2500_objects_over_three_pages_then_idempotent(bucket, objects):
     assert second.line().endswith("nothing to change, already up to date")
 
 
-def test_grant_keeps_existing_entries(bucket, objects):
+def test_grant_keeps_existing_entries(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a"])
     owner = {"entity": "user-owner@example.com", "role": "OWNER"}
     objects.set_acl(bucket, "a", [owner])
@@ -67,7 +69,7 @@ def test_grant_keeps_existing_entries(bucket, objects):
     assert objects.acl(bucket, "a") == [owner, PUBLIC]
 
 
-def test_prefix_limits_the_grant(bucket, objects):
+def test_prefix_limits_the_grant(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["v1/a", "v1/b", "v2/a", "top"])
     summary = apply("grant", spec(bucket, prefix="v1/"), FAST)
     assert (summary.scanned, summary.changed) == (2, 2)
@@ -75,7 +77,7 @@ def test_prefix_limits_the_grant(bucket, objects):
     assert "gs://" + bucket + "/v1/*" in summary.line()
 
 
-def test_revoke_undoes_grant_and_is_idempotent(bucket, objects):
+def test_revoke_undoes_grant_and_is_idempotent(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["a", "b", "c"])
     owner = {"entity": "user-owner@example.com", "role": "OWNER"}
     objects.set_acl(bucket, "c", [owner])
@@ -89,14 +91,16 @@ def test_revoke_undoes_grant_and_is_idempotent(bucket, objects):
     assert "already private 3" in again.line()
 
 
-def test_skip_leaves_the_objects_it_names_alone(bucket, objects):
+def test_skip_leaves_the_objects_it_names_alone(bucket: str, objects: Objects) -> None:
     objects.seed(bucket, ["v1/a", "v2/a", "v2/b"])
     summary = apply("grant", spec(bucket), FAST, skip=lambda name: name.startswith("v2/"))
     assert (summary.scanned, summary.changed) == (1, 1)
     assert objects.public(bucket) == {"v1/a"}
 
 
-def test_uniform_bucket_level_access_is_refused_and_nothing_changes(bucket, objects, gcs):
+def test_uniform_bucket_level_access_is_refused_and_nothing_changes(
+    bucket: str, objects: Objects, gcs: storage.Client
+) -> None:
     objects.seed(bucket, ["a"])
     # The emulator stores iamConfiguration like GCS (it does not enforce it): switch UBLA on.
     b = gcs.get_bucket(bucket)
@@ -111,7 +115,9 @@ def test_uniform_bucket_level_access_is_refused_and_nothing_changes(bucket, obje
     assert objects.acl(bucket, "a") == []
 
 
-def test_access_denied_is_one_clear_error_and_changes_nothing(bucket, objects, fault_proxy):
+def test_access_denied_is_one_clear_error_and_changes_nothing(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, ["a", "b"])
     fault_proxy(lambda method, path, n: 403 if method == "PATCH" else None)
     with pytest.raises(errors.AccessDeniedError) as err:
@@ -124,8 +130,8 @@ def test_access_denied_is_one_clear_error_and_changes_nothing(bucket, objects, f
 
 
 def test_emulator_killed_mid_run_reports_progress_and_rerun_completes(
-    own_emulator, objects_at, monkeypatch
-):
+    own_emulator: OwnEmulator, objects_at: ObjectsAt, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu = own_emulator()
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emu.url)
     view = objects_at(emu.url)
@@ -168,7 +174,9 @@ def test_emulator_killed_mid_run_reports_progress_and_rerun_completes(
     assert objects_at(emu2.url).public("killed-mid-run") == set(names)
 
 
-def test_ctrl_c_lets_requests_in_flight_finish_and_reports_progress(bucket, objects):
+def test_ctrl_c_lets_requests_in_flight_finish_and_reports_progress(
+    bucket: str, objects: Objects
+) -> None:
     objects.seed(bucket, [f"o{i:03d}" for i in range(250)])
 
     lines: list[str] = []
@@ -192,7 +200,9 @@ def test_ctrl_c_lets_requests_in_flight_finish_and_reports_progress(bucket, obje
     assert (rerun.changed, rerun.already) == (250 - partial.changed, partial.changed)
 
 
-def test_a_fatal_error_mid_run_counts_what_was_left_undone(bucket, objects, fault_proxy):
+def test_a_fatal_error_mid_run_counts_what_was_left_undone(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, [f"o{i:03d}" for i in range(200)])
     patches = 0
 
@@ -214,7 +224,9 @@ def test_a_fatal_error_mid_run_counts_what_was_left_undone(bucket, objects, faul
     assert f"left undone {partial.undone}" in partial.line()
 
 
-def test_revoke_reader_after_an_owner_grant_agrees_with_check(bucket, objects):
+def test_revoke_reader_after_an_owner_grant_agrees_with_check(
+    bucket: str, objects: Objects
+) -> None:
     objects.seed(bucket, ["a", "b"])
     owner = spec(bucket, entity="user-ops@example.com", role="OWNER")
     reader = spec(bucket, entity="user-ops@example.com", role="READER")
@@ -237,7 +249,9 @@ def test_revoke_reader_after_an_owner_grant_agrees_with_check(bucket, objects):
 
 
 @pytest.mark.parametrize("prefix", ["layers*", "nothing/"])
-def test_a_prefix_that_matches_nothing_says_so_and_that_it_is_not_a_glob(bucket, objects, prefix):
+def test_a_prefix_that_matches_nothing_says_so_and_that_it_is_not_a_glob(
+    bucket: str, objects: Objects, prefix: str
+) -> None:
     objects.seed(bucket, ["layers/a", "layers/b"])
     summary = apply("grant", spec(bucket, prefix=prefix), FAST)
     assert summary.complete and summary.scanned == 0
@@ -246,6 +260,6 @@ def test_a_prefix_that_matches_nothing_says_so_and_that_it_is_not_a_glob(bucket,
     assert "prefixes are literal, not globs" in line and "already up to date" not in line
 
 
-def test_an_empty_bucket_is_fine_and_says_so(bucket):
+def test_an_empty_bucket_is_fine_and_says_so(bucket: str) -> None:
     summary = apply("grant", spec(bucket), FAST)
     assert summary.complete and summary.line().endswith(f"the bucket gs://{bucket} has no objects")

@@ -25,7 +25,7 @@ from infra.gcs_acl.grant import apply
 from infra.gcs_acl.limit import AdaptiveLimit
 from infra.gcs_acl.settings import RunSettings
 from infra.gcs_acl.spec import normalize_spec
-from tests.gcs_acl.conftest import StockEmulator
+from tests.gcs_acl.conftest import FaultProxy, FaultProxyFactory, Objects, ObjectsAt, StockEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 OBJECTS = 1200
@@ -38,7 +38,7 @@ def take(limit: AdaptiveLimit) -> int:
     return token
 
 
-def test_adaptive_limit_slow_start_then_halves_once_per_round_and_climbs_back_slowly():
+def test_adaptive_limit_slow_start_then_halves_once_per_round_and_climbs_back_slowly() -> None:
     limit = AdaptiveLimit(16)
     assert limit.limit == 1  # starts with one request in flight
     for _ in range(15):  # slow start: one more per answered request, up to the maximum
@@ -65,7 +65,7 @@ def test_adaptive_limit_slow_start_then_halves_once_per_round_and_climbs_back_sl
     assert limit.in_flight == 0
 
 
-def test_a_stopped_run_takes_no_slot():
+def test_a_stopped_run_takes_no_slot() -> None:
     limit = AdaptiveLimit(1)
     held = limit.acquire()
     stop = threading.Event()
@@ -77,7 +77,9 @@ def test_a_stopped_run_takes_no_slot():
 
 
 @pytest.mark.emulator
-def test_concurrency_is_bounded(bucket, objects, fault_proxy):
+def test_concurrency_is_bounded(
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     objects.seed(bucket, [f"o{i:03d}" for i in range(120)])
     proxy = fault_proxy(lambda *_: None)
     summary = apply("grant", normalize_spec(bucket), RunSettings(workers=4))
@@ -87,15 +89,15 @@ def test_concurrency_is_bounded(bucket, objects, fault_proxy):
 
 @pytest.mark.emulator
 def test_a_backend_that_refuses_above_its_capacity_makes_the_run_slower_not_incomplete(
-    bucket, objects, fault_proxy
-):
+    bucket: str, objects: Objects, fault_proxy: FaultProxyFactory
+) -> None:
     """503 for every request beyond 3 in flight (10 ms per request otherwise): the adaptive
     limit settles around the capacity, so few requests are refused, and every object is done."""
     names = [f"o{i:03d}" for i in range(300)]
     objects.seed(bucket, names)
     capacity = 3
 
-    proxy = None
+    proxy: FaultProxy | None = None
 
     def over_capacity(method: str, path: str, n: int) -> int | None:
         assert proxy is not None
@@ -125,7 +127,9 @@ def _cli(*args: str, emulator: StockEmulator) -> subprocess.CompletedProcess[str
 
 
 @pytest.mark.emulator
-def test_grant_and_revoke_1200_objects_on_the_stock_single_threaded_emulator(tmp_path, objects_at):
+def test_grant_and_revoke_1200_objects_on_the_stock_single_threaded_emulator(
+    tmp_path: Path, objects_at: ObjectsAt
+) -> None:
     emulator = StockEmulator(tmp_path / "stock").start()
     try:
         view = objects_at(emulator.url)

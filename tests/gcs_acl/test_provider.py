@@ -16,18 +16,21 @@ import os
 import pickletools
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import dill
 import grpc
 import pytest
+from google.cloud import storage
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from infra.gcs_acl.errors import UniformAccessError
 from infra.gcs_acl.provider import ObjectAclProvider
+from tests.gcs_acl.conftest import Objects
 
 ROOT = Path(__file__).resolve().parents[2]
 URN = "urn:pulumi:test::gke-bluegreen::pulumi-python:dynamic/gcs_acl:ObjectAclGrant::public"
@@ -53,7 +56,7 @@ def props(bucket: str, **over: Any) -> dict[str, Any]:
     return base
 
 
-def test_serialization_is_deterministic_and_by_reference():
+def test_serialization_is_deterministic_and_by_reference() -> None:
     assert serialize_provider(ObjectAclProvider()) == serialize_provider(ObjectAclProvider())
     roundtrip()
 
@@ -69,14 +72,14 @@ def _names(serialized: str) -> list[str]:
     return [arg for _op, arg, _pos in pickletools.genops(raw) if isinstance(arg, str)]
 
 
-def test_the_pickle_refers_to_the_provider_class_only():
+def test_the_pickle_refers_to_the_provider_class_only() -> None:
     """Nothing the provider module imports is named in the state, so those modules may move;
     only ``infra.gcs_acl.provider.ObjectAclProvider`` must stay where it is."""
     current = serialize_provider(ObjectAclProvider())
     assert _names(current) == _names(STORED) == ["infra.gcs_acl.provider", "ObjectAclProvider"]
 
 
-def test_a_provider_pickled_into_state_before_still_loads_and_works():
+def test_a_provider_pickled_into_state_before_still_loads_and_works() -> None:
     provider = dill.loads(base64.b64decode(STORED))
     assert type(provider) is ObjectAclProvider
     checked = provider.check({}, props("gs://my-bucket", entity="AllUsers", role="r"))
@@ -85,7 +88,7 @@ def test_a_provider_pickled_into_state_before_still_loads_and_works():
     assert [f.property for f in refused.failures] == ["role"]
 
 
-def test_check_normalizes_and_names_the_bad_field():
+def test_check_normalizes_and_names_the_bad_field() -> None:
     p = roundtrip()
     ok = p.check({}, props("gs://my-bucket", entity="AllUsers", role="r"))
     assert ok.failures == []
@@ -102,7 +105,7 @@ def test_check_normalizes_and_names_the_bad_field():
     assert unknown.failures == []
 
 
-def test_lifecycle_create_diff_read_update_delete(bucket, objects):
+def test_lifecycle_create_diff_read_update_delete(bucket: str, objects: Objects) -> None:
     p = roundtrip()
     objects.seed(bucket, ["v1/a", "v1/b", "v1/c", "top"])
     v1 = props(bucket, prefix="v1/")
@@ -155,7 +158,7 @@ def test_lifecycle_create_diff_read_update_delete(bucket, objects):
     assert all(objects.acl(bucket, n) == [] for n in ["v1/a", "v1/b", "v1/c", "v1/d", "top"])
 
 
-def test_narrower_prefix_revokes_what_is_no_longer_covered(bucket, objects):
+def test_narrower_prefix_revokes_what_is_no_longer_covered(bucket: str, objects: Objects) -> None:
     p = roundtrip()
     objects.seed(bucket, ["v1/a", "v2/a"])
     created = p.create(props(bucket))
@@ -163,14 +166,14 @@ def test_narrower_prefix_revokes_what_is_no_longer_covered(bucket, objects):
     assert objects.public(bucket) == {"v2/a"}
 
 
-def test_gone_bucket_reads_as_gone_and_deletes_cleanly():
+def test_gone_bucket_reads_as_gone_and_deletes_cleanly() -> None:
     p = roundtrip()
     gone = props("deleted-bucket-x")
     assert p.read("x", gone).id == ""
     p.delete("x", gone)  # nothing to revoke: no error
 
 
-def test_create_fails_whole_with_the_one_line_message(bucket, gcs):
+def test_create_fails_whole_with_the_one_line_message(bucket: str, gcs: storage.Client) -> None:
     p = roundtrip()
     b = gcs.get_bucket(bucket)
     b.iam_configuration.uniform_bucket_level_access_enabled = True
@@ -192,7 +195,7 @@ def _struct(values: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
-def host(monkeypatch) -> Any:
+def host(monkeypatch: pytest.MonkeyPatch) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     """``python -u -m pulumi.dynamic`` from the project root, as the Pulumi engine starts it
     (the shim pulumi-resource-pulumi-python runs exactly that in the program directory)."""
     env = dict(os.environ)
@@ -217,7 +220,9 @@ def host(monkeypatch) -> Any:
     proc.stderr.close()
 
 
-def test_real_dynamic_provider_host_over_grpc(host, bucket, objects):
+def test_real_dynamic_provider_host_over_grpc(
+    host: provider_pb2_grpc.ResourceProviderStub, bucket: str, objects: Objects
+) -> None:
     objects.seed(bucket, ["a", "b"])
     serialized = serialize_provider(ObjectAclProvider())
     news = {**props(bucket), "__provider": serialized}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from infra.gcs_acl.results import CheckReport, Finding, Scan, Summary
-from infra.gcs_acl.spec import AclSpec
+from infra.gcs_acl.spec import AclSpec, Action
 
 PUBLIC = AclSpec(bucket="bkt")
 OPS = AclSpec(bucket="bkt", entity="user-ops@example.com")
 
 
 def done(**counts: object) -> Summary:
+    # Any of Summary's fields by name: mypy cannot match a dict's values to each one.
     defaults: dict[str, object] = {"action": "grant", "spec": PUBLIC, "pages": 1}
     return Summary(**{**defaults, "listed_all": True, "complete": True, **counts})  # type: ignore[arg-type]
 
@@ -33,7 +34,9 @@ def test_a_complete_grant() -> None:
         ("revoke", OPS, "already revoked 2"),
     ],
 )
-def test_what_already_means_depends_on_the_action_and_the_entity(action, spec, words) -> None:
+def test_what_already_means_depends_on_the_action_and_the_entity(
+    action: Action, spec: AclSpec, words: str
+) -> None:
     line = done(action=action, spec=spec, scanned=2, already=2).line()
     assert words in line and line.endswith("nothing to change, already up to date")
 

@@ -11,7 +11,9 @@ from infra.gcs_acl import spec as spec_mod
 from infra.gcs_acl.errors import InvalidSpecError
 
 
-def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"):
+def spec(
+    bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "READER"
+) -> spec_mod.AclSpec:
     return spec_mod.normalize_spec(bucket, prefix, entity, role)
 
 
@@ -26,7 +28,9 @@ def spec(bucket: str, prefix: str = "", entity: str = "allUsers", role: str = "R
         (("bkt", "", "project-viewers-my-proj", "READER"), ("project-viewers-my-proj", "READER")),
     ],
 )
-def test_normalize_accepts_gsutil_spellings(raw: tuple[str, ...], expected: tuple[str, str]):
+def test_normalize_accepts_gsutil_spellings(
+    raw: tuple[str, ...], expected: tuple[str, str]
+) -> None:
     got = spec_mod.normalize_spec(*raw)
     assert (got.entity, got.role) == expected
     assert not got.bucket.startswith("gs://") and not got.bucket.endswith("/")
@@ -44,18 +48,20 @@ def test_normalize_accepts_gsutil_spellings(raw: tuple[str, ...], expected: tupl
         (("bkt", "", "allUsers", "OWNER"), "role", "READER only"),
     ],
 )
-def test_normalize_rejects_with_one_clear_line(raw: tuple[str, ...], field: str, words: str):
+def test_normalize_rejects_with_one_clear_line(
+    raw: tuple[str, ...], field: str, words: str
+) -> None:
     with pytest.raises(InvalidSpecError) as err:
         spec_mod.normalize_spec(*raw)
     assert err.value.field == field
     assert words in str(err.value) and "\n" not in str(err.value)
 
 
-def test_the_spec_defaults_to_public_read_of_the_whole_bucket():
+def test_the_spec_defaults_to_public_read_of_the_whole_bucket() -> None:
     assert spec_mod.AclSpec(bucket="b-1") == spec("b-1", "", "allUsers", "READER")
 
 
-def test_how_a_spec_is_named_in_messages():
+def test_how_a_spec_is_named_in_messages() -> None:
     s = spec("gs://bkt", "v1/", "AllUsers", "R")
     assert (s.where, s.entry) == ("gs://bkt/v1/*", "allUsers:READER")
     assert spec("bkt").nothing_matched() == "the bucket gs://bkt has no objects"
@@ -78,7 +84,7 @@ def test_how_a_spec_is_named_in_messages():
         "10.0.0.1.example.com",
     ],
 )
-def test_valid_bucket_names(name):
+def test_valid_bucket_names(name: str) -> None:
     assert spec_mod.normalize_bucket(name) == name
     assert spec_mod.normalize_bucket(f"gs://{name}/") == name
 
@@ -106,7 +112,7 @@ def test_valid_bucket_names(name):
         ("b\x00kt", "control character"),
     ],
 )
-def test_bucket_names_gcs_refuses_are_refused_before_any_request(name, words):
+def test_bucket_names_gcs_refuses_are_refused_before_any_request(name: str, words: str) -> None:
     with pytest.raises(InvalidSpecError) as err:
         spec_mod.normalize_spec(name)
     text = str(err.value)
@@ -115,7 +121,7 @@ def test_bucket_names_gcs_refuses_are_refused_before_any_request(name, words):
     assert "\n" not in text and "\r" not in text
 
 
-def test_bucket_error_cites_the_gcs_naming_rules():
+def test_bucket_error_cites_the_gcs_naming_rules() -> None:
     with pytest.raises(InvalidSpecError) as err:
         spec_mod.normalize_bucket("a..b")
     assert "https://cloud.google.com/storage/docs/buckets#naming" in str(err.value)
@@ -140,7 +146,9 @@ def test_bucket_error_cites_the_gcs_naming_rules():
         (("bkt", "\udc80", "allUsers", "READER"), "prefix"),
     ],
 )
-def test_trailing_newlines_and_control_characters_are_refused(raw, field):
+def test_trailing_newlines_and_control_characters_are_refused(
+    raw: tuple[str, ...], field: str
+) -> None:
     with pytest.raises(InvalidSpecError) as err:
         spec_mod.normalize_spec(*raw)
     assert err.value.field == field
@@ -148,23 +156,23 @@ def test_trailing_newlines_and_control_characters_are_refused(raw, field):
 
 
 @pytest.mark.parametrize("prefix", ["dir*", "v1/[ab]", "layers/", "ünïcode/", ""])
-def test_prefixes_are_literal_text(prefix):
+def test_prefixes_are_literal_text(prefix: str) -> None:
     assert spec("bkt", prefix=prefix).prefix == prefix
 
 
 @pytest.mark.parametrize("project", ["my-proj", "example.com:my-proj", "p12345"])
-def test_valid_projects(project):
+def test_valid_projects(project: str) -> None:
     assert spec_mod.normalize_project(project) == project
 
 
 @pytest.mark.parametrize("project", ["my-proj\n", "My-Proj", "proj", "1proj", "my-proj-", "a" * 31])
-def test_invalid_projects(project):
+def test_invalid_projects(project: str) -> None:
     with pytest.raises(InvalidSpecError) as err:
         spec_mod.normalize_project(project)
     assert err.value.field == "project" and "\n" not in str(err.value)
 
 
-def test_validators_use_full_matches_only():
+def test_validators_use_full_matches_only() -> None:
     """``re.match``/``.match`` with a ``$`` anchor accepts a trailing newline; every pattern in
     infra/gcs_acl is applied with fullmatch (the behaviour is tested above, this keeps it so)."""
     root = Path(spec_mod.__file__).parent
