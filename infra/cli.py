@@ -8,7 +8,7 @@ included, gets one line:
 
 Ctrl-C does not raise KeyboardInterrupt inside the tools' work: the Pulumi SDK runs the program in
 an event loop, and an exception raised at an arbitrary point there is logged by asyncio or, inside
-a weakref callback, swallowed ("Exception ignored in ..."), and the run went on. Instead the tool
+a weakref callback, swallowed ("Exception ignored in ..."), and the run goes on. Instead the tool
 says what was done and exits at once. Work that must not stop halfway (replacing a file, a
 ``pulumi up`` child that handles Ctrl-C itself) runs in :func:`uninterrupted`: a press waits for
 the block to end. Scratch folders made by :func:`scratch_dir` are removed on the way out.

@@ -35,7 +35,7 @@ from infra.offline import program, stackfile
 from infra.settings import ConfigError
 
 #: The oldest Pulumi CLI this project supports: object-typed config keys in Pulumi.yaml need
-#: 3.187 (pulumi/pulumi#20132); README and the workflows state the version CI pins (3.272.0).
+#: 3.187 (pulumi/pulumi#20132).
 MIN_PULUMI = (3, 187, 0)
 #: pulumi-docker 4+ builds with BuildKit (its ``build.builderVersion`` defaults to
 #: ``BuilderBuildKit``), which the engine serves from 18.09 on.

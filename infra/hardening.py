@@ -1,7 +1,8 @@
 """The one security posture of every pod this program runs (app colors and smoke Jobs): non-root
 with a fixed uid/gid, the runtime's default seccomp profile, no privilege escalation, no
 capabilities and a read-only root filesystem. It meets the Kubernetes "restricted" Pod Security
-Standard; tests/policy checks the rendered pods against it."""
+Standard; tests/infra/test_hardening.py checks every rendered pod against it (ports of
+pod-security-admission's checks)."""
 
 from __future__ import annotations
 

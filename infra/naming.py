@@ -6,8 +6,8 @@ Two kinds of name:
   length budgets are derived here from the suffixes this module appends, so that a name that
   passes config validation always fits once suffixed;
 * logical names, the Pulumi resource names inside URNs (``imageview-blue``, ``projectid-blue``).
-  They are what ``pulumi up`` matches state by: changing one replaces the live object, so they are
-  kept exactly as they have always been built.
+  They are what ``pulumi up`` matches state by: changing one replaces the live object, so they
+  must match the URN snapshots (tests/stacks/urns) exactly.
 
 Names derived from an app's name cannot collide across apps (app names are unique keys). Names a
 user may override (``deploymentName``, ``service.name``, ``service.previewName``, ConfigMap and
@@ -58,7 +58,8 @@ _DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 def is_dns_label(value: str, max_len: int = DNS_LABEL_MAX) -> bool:
     """True when ``value`` is a lower-case DNS-1035 label (starts with a letter) of at most
-    ``max_len`` characters. A full match: a trailing newline is not a label."""
+    ``max_len`` characters (kubernetes/kubernetes validation.go ``IsDNS1035Label`` at 008b365). A
+    full match: a trailing newline is not a label."""
     return len(value) <= max_len and _DNS_1035_LABEL.fullmatch(value) is not None
 
 

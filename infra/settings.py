@@ -140,7 +140,7 @@ class RegistrySettings:
 
     mode: RegistryMode
     """``artifact`` (an Artifact Registry Docker repository), ``gcr-domain`` (the ``gcr.io``
-    repository that serves ``gcr.io/<project>/...`` today) or ``legacy-bucket`` (the labs'
+    repository that serves ``gcr.io/<project>/...``) or ``legacy-bucket`` (the labs'
     Container Registry bucket ACLs on ``artifacts.<project>.appspot.com``)."""
     location: str
     """Artifact Registry location: a region or ``us``/``europe``/``asia``."""

@@ -17,8 +17,7 @@ from tests.helpers import Answer
 def pytest_configure(config: pytest.Config) -> None:
     """Fewer garbage collections: the session keeps every render it made (the cache below) and
     the SDKs allocate many short-lived objects per resource, so at CPython's default thresholds
-    (700, 10, 10) full collections keep re-walking a large heap. Measured on tests/infra and
-    tests/stacks (bench/README.md, Program): 28 s at the default, 20 s at these."""
+    (700, 10, 10) full collections keep re-walking a large heap (bench/README.md, Program)."""
     gc.set_threshold(50_000, 20, 20)
 
 

@@ -19,7 +19,7 @@ from infra.settings import ClusterSettings
 
 #: GKE's least-privilege role for node service accounts (logs, metrics, metadata).
 NODE_ROLE = "roles/container.defaultNodeServiceAccount"
-#: COS with containerd: the only Container-Optimized OS image GKE still offers (S4 said "cos").
+#: COS with containerd: the only Container-Optimized OS image GKE offers.
 IMAGE_TYPE = "COS_CONTAINERD"
 #: What the nodes' access tokens may ask for; their service account's roles decide what they get.
 NODE_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]

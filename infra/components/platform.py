@@ -11,11 +11,10 @@ Every GCP, Docker and Kubernetes resource and invoke goes through a provider reg
 Pulumi.yaml sets ``pulumi:disable-default-providers`` for those packages, so the engine refuses
 one that would fall back to a default provider, whose project or cluster is whatever the
 deployer's ambient credentials and kubeconfig point at (pulumi/pulumi
-``pkg/resource/deploy/default_providers.go`` ``shouldDenyRequest`` at
-1b5949891b3cefcb9974752b24a5ecef0acc86c8). Each provider reaches the components that use it as
-``ResourceOptions(providers=[...])`` (GCP: the APIs, cluster and registry; Docker: each image;
-Kubernetes: each app): a child takes its parent's provider for its package
-(``sdk/python/lib/pulumi/resource.py`` ``Resource.__init__`` / ``_get_providers``, same commit).
+pkg/resource/deploy/default_providers.go at 1b59498). Each provider reaches the components that
+use it as ``ResourceOptions(providers=[...])`` (GCP: the APIs, cluster and registry; Docker: each
+image; Kubernetes: each app): a child takes its parent's provider for its package (pulumi/pulumi
+sdk/python/lib/pulumi/resource.py at 1b59498).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Three modes (``registry.mode``):
 * ``artifact`` — an Artifact Registry Docker repository
   ``<location>-docker.pkg.dev/<project>/<repo>``.
 * ``gcr-domain`` — the Artifact Registry repository named ``gcr.io`` (location ``us``) that serves
-  ``gcr.io/<project>/...`` now that Container Registry is shut down (March 2025).
+  ``gcr.io/<project>/...`` (Container Registry is shut down).
 * ``legacy-bucket`` — the labs' Container Registry storage bucket
   ``artifacts.<project>.appspot.com``: public read is S1's ``gsutil acl ch`` (bucket ACL) and
   ``defacl ch`` (default object ACL), or an IAM grant when uniform bucket-level access is on.

@@ -32,10 +32,10 @@ class AppServiceArgs:
     (Minikube without ``minikube tunnel``), so ``pulumi up`` finishes there."""
 
 
-#: pulumi-kubernetes' opt-out of its await logic (provider/pkg/metadata/annotations.go at
-#: 94977969, ``pulumi.com/skipAwait``). Its Service await (provider/pkg/await/service.go) waits,
-#: up to 10 minutes, for endpoints that target ready pods and, for a LoadBalancer, for an ingress
-#: address.
+#: pulumi-kubernetes' opt-out of its await logic (pulumi/pulumi-kubernetes
+#: provider/pkg/metadata/annotations.go at 9497796, ``pulumi.com/skipAwait``). Its Service await
+#: (provider/pkg/await/service.go) waits, up to 10 minutes, for endpoints that target ready pods
+#: and, for a LoadBalancer, for an ingress address.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 

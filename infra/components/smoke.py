@@ -2,10 +2,10 @@
 color's own Service and must complete before the live Service selects that color.
 
 pulumi-kubernetes awaits a Job until its ``Complete`` condition is ``True`` and fails the update
-at once when its ``Failed`` condition is ``True`` (provider/pkg/await/job.go in
-pulumi/pulumi-kubernetes at 94977969, "A Job is considered ready if ..."), by default for up to 10
-minutes. The live Service depends on the active color's Job, so a color whose Job fails is never
-switched to: the update stops with the Job's log.
+at once when its ``Failed`` condition is ``True`` (pulumi/pulumi-kubernetes
+provider/pkg/await/job.go at 9497796), by default for up to 10 minutes. The live Service depends
+on the active color's Job, so a color whose Job fails is never switched to: the update stops with
+the Job's log.
 
 A Job's pod template cannot change, and its name carries a fingerprint of what it tests (the
 image the color runs, its config digest, the smoke settings) and of the client that tests it (the

@@ -4,13 +4,14 @@ would reject is rejected here, before anything is registered.
 Sources (kubernetes/kubernetes; Go's ``^...$`` matches the whole string, hence ``fullmatch``):
 
 * ``staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go`` at 008b365
-  (``IsConfigMapKey``, ``hasChDirPrefix``, ``IsValidPortName``, ``IsDNS1035Label``);
-* ``staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go`` at 009f497 (the quantity
-  grammar in the ``Quantity`` doc comment, and its limit: "no quantity may represent a number
-  greater than 2^63-1 in magnitude ... Numbers larger ... will be capped", so a larger one is
-  refused here rather than silently capped);
+  (``IsConfigMapKey``, ``hasChDirPrefix``, ``IsValidPortName``; ``IsDNS1035Label`` is in
+  infra/naming.py);
+* ``staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go`` at 009f497: the Quantity
+  grammar, and its 2^63-1 cap (a larger value is refused here, not capped);
 * ``pkg/apis/core/validation/validation.go`` ``ValidateResourceRequirements`` (a request "must be
   less than or equal to <resource> limit"; quantities must be non-negative).
+
+docs/upstream.md (K1 to K6) lists each rule and the test that fails on a broken example.
 """
 
 from __future__ import annotations

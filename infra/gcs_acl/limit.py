@@ -3,12 +3,11 @@ window (additive increase, multiplicative decrease).
 
 Every request of a run (the bucket read, list pages, reads, patches) takes a slot from one
 :class:`AdaptiveLimit`, which keeps the number in flight between 1 and ``workers``, as Cloud
-Storage's request-rate and retry guidance asks of clients
-(https://cloud.google.com/storage/docs/request-rate,
-https://cloud.google.com/storage/docs/retry-strategy): it starts with one request and adds one
-per answered request until the first pushback, then one per round of answered requests; any
-refusal, timeout, 429 or 5xx halves it (once per round). So a slow or overloaded backend makes a
-run slower, not incomplete (the retries are :mod:`infra.gcs_acl.client`'s).
+Storage's request-rate and retry guidance asks of clients (docs/upstream.md G4): it starts with
+one request and adds one per answered request until the first pushback, then one per round of
+answered requests; any refusal, timeout, 429 or 5xx halves it (once per round). So a slow or
+overloaded backend makes a run slower, not incomplete (the retries are
+:mod:`infra.gcs_acl.client`'s).
 """
 
 from __future__ import annotations

@@ -1,23 +1,10 @@
 """The dynamic provider behind :class:`infra.gcs_acl.resource.ObjectAclGrant`.
 
-How Pulumi runs it (pulumi 3.x, ``pulumi/dynamic``): the resource pickles the provider *instance*
-with dill into the ``__provider`` property; for every create/diff/update/delete/read the engine
-starts ``pulumi-resource-pulumi-python``, i.e. ``python -u -m pulumi.dynamic`` in the program's
-virtualenv with the **program directory as working directory**, which ``-m`` puts first on
-``sys.path``, and that process ``dill.loads`` the provider.
-
-dill pickles a class that lives in an importable module *by reference* (module + name), not by
-value (only classes of ``__main__`` are pickled by value). So this class is kept importable from
-the project root (``infra.gcs_acl.provider``), side-effect free on import, and the instance holds
-no state: the pickle is a few dozen bytes, identical on every run (no spurious ``__provider``
-diffs), independent of the Python minor version (no bytecode in the state), and always runs the
-current code. The pickle names this module and class only, nothing of what they import
-(:mod:`~infra.gcs_acl.grant`, :mod:`~infra.gcs_acl.scan`, ... may move). The flip side, stated in
-docs/gcs_acl.md: this module must stay importable under this name from the project root for as
-long as a stack holds such a resource (rename it only after a ``pulumi destroy`` or with an
-alias-free state edit). tests/gcs_acl/test_provider.py loads a provider pickled before the
-modules it imports moved, and starts the real ``python -m pulumi.dynamic`` host from the project
-root and drives it over gRPC.
+The engine unpickles this provider (dill, by reference: module + class) in ``python -m
+pulumi.dynamic`` run from the project root (pulumi/pulumi sdk/python/lib/pulumi/dynamic/ at
+1b59498), so this module must stay importable under this name, without side effects on import,
+while a stack holds an ObjectAclGrant (docs/gcs_acl.md). The instance keeps no state, so its pickle
+is the same on every run and names this class only, not the modules it imports.
 """
 
 from __future__ import annotations

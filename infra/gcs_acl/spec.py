@@ -22,21 +22,20 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}"
 # RFC 5322 "atext" for the local part (printable ASCII, no space, no '@').
 _EMAIL = rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,64}}@{_DOMAIN}"
-# ACL entity scopes: https://cloud.google.com/storage/docs/access-control/lists#scopes
+# ACL entity scopes (GCS access-control docs, docs/upstream.md G2).
 _ENTITY_RE = re.compile(
     rf"allUsers|allAuthenticatedUsers|(?:user|group)-{_EMAIL}|domain-{_DOMAIN}"
     r"|project-(?:owners|editors|viewers)-[a-z0-9][a-z0-9-]{0,62}"
 )
 # Object ACLs know two roles (WRITER exists for buckets only); gsutil's R/O shorthands accepted.
 ROLE_ALIASES = {"r": "READER", "reader": "READER", "o": "OWNER", "owner": "OWNER"}
-# Bucket naming rules, https://cloud.google.com/storage/docs/buckets#naming (checked in order).
+# GCS's bucket naming rules, checked in their order:
 BUCKET_RULES_URL = "https://cloud.google.com/storage/docs/buckets#naming"
 _BUCKET_CHARS = re.compile(r"[a-z0-9._-]+")
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _GOOGLE = re.compile(r"g[o0][o0]g[l1][e3]")  # "google" and close misspellings such as "g00gle"
-# Project IDs: 6-30 of a-z, 0-9, '-', starting with a letter, not ending with '-'
-# (https://cloud.google.com/resource-manager/docs/creating-managing-projects), optionally with
-# the legacy "domain:" prefix (example.com:my-project).
+# Project IDs: 6-30 of a-z, 0-9, '-', starting with a letter, not ending with '-', optionally
+# with the legacy "domain:" prefix (example.com:my-project); docs/upstream.md G3.
 _PROJECT_RE = re.compile(r"(?:[a-z0-9][a-z0-9.-]{0,61}[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
 MAX_OBJECT_NAME_BYTES = 1024  # GCS object names (and so prefixes) are at most 1,024 UTF-8 bytes
 

@@ -1,15 +1,11 @@
 """The checks the Pulumi CLI makes on Pulumi.yaml and a stack's config before it starts the program,
-ported from pulumi/pulumi at 1b5949891b3cefcb9974752b24a5ecef0acc86c8 (v3.259 era; object-typed
-config keys exist since v3.187.0). Messages are the CLI's own, word for word.
+ported from pulumi/pulumi at 1b59498 (docs/upstream.md, C1 and C2). Messages are the CLI's own,
+word for word; each function names the upstream function it ports.
 
-* The project file: ``sdk/go/common/workspace/project.json`` (the JSON schema the CLI validates
-  Pulumi.yaml with; the keys this project uses), ``project.go`` ``Project.Validate`` and
-  ``tokens.ValidateProjectName``.
-* The merge: ``pkg/workspace/config.go`` ``mergeConfig`` (a project-namespaced key with neither a
-  ``default`` nor a ``value`` must be set in the stack; defaults fill what the stack leaves unset),
-  ``validateStackConfigValue`` (a ``secret: true`` key must hold an encrypted value; a typed key's
-  value must have that type) and ``project.go`` ``ValidateConfigValue`` (what "has that type"
-  means: strings, integers written as text, ``"true"``/``"false"``, maps, typed arrays).
+* The project file: ``sdk/go/common/workspace/project.json`` (the schema, for the keys this project
+  uses), ``project.go`` ``Project.Validate`` and ``tokens.ValidateProjectName``.
+* The merge: ``pkg/workspace/config.go`` ``mergeConfig`` and ``validateStackConfigValue``, with
+  ``project.go`` ``ValidateConfigValue`` for what "has that type" means.
 
 The offline render and ``infra.doctor`` apply these through :mod:`infra.offline.stackfile`, so what
 passes offline passes the CLI's pre-run checks, and what fails fails with the CLI's message.

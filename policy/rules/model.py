@@ -66,11 +66,9 @@ class Options:
     """Pulumi refuses to delete or replace the resource (``protect``)."""
     retain_on_delete: bool | None = None
     """Deleting the resource only drops it from the state; the cloud object stays
-    (``retainOnDelete``). A CrossGuard pack never sees it: the analyzer's resource options carry
-    ``protect`` but no ``retainOnDelete`` (pulumi/pulumi ``proto/pulumi/analyzer.proto``
-    ``AnalyzerResourceOptions`` at 1b5949891b; pulumi/pulumi-policy
-    ``sdk/python/lib/pulumi_policy/policy.py`` ``PolicyResourceOptions`` at 805bcbc), so only the
-    offline runner, which reads the render's ``options``, checks it."""
+    (``retainOnDelete``). A CrossGuard pack never sees it (pulumi/pulumi
+    proto/pulumi/analyzer.proto at 1b59498), so only the offline runner, which reads the render's
+    ``options``, checks it."""
 
 
 ResourceCheck = Callable[[str, Mapping[str, Any], Context], list[str]]

@@ -6,9 +6,8 @@
 # Fails closed: only a stack that has no outputs yet (never deployed) passes without a
 # comparison. `pulumi stack output --json` without a name prints every output, `{}` when there
 # are none, and exits non-zero on any backend, login, permission or decryption error
-# (pulumi/pulumi pkg/cmd/pulumi/stack/stack_output.go, stackOutputCmd.Run, at commit
-# 1b5949891b3cefcb9974752b24a5ecef0acc86c8); asking for the `apps` output by name would fail on
-# a new stack too, which is why the error must not be swallowed.
+# (pulumi/pulumi pkg/cmd/pulumi/stack/stack_output.go at 1b59498); asking for the `apps` output
+# by name would fail on a new stack too, which is why the error must not be swallowed.
 #   usage: live-color-guard.sh STACK RENDERED_OUTPUTS_JSON
 set -euo pipefail
 stack=${1:?usage: live-color-guard.sh STACK RENDERED_OUTPUTS_JSON}

@@ -4,9 +4,8 @@ switch a live color back is refused, and so is one whose live colors cannot be r
 
 The guard's only dependency is `pulumi stack output --json --stack <stack>`. Here a stand-in for
 the CLI on PATH answers it the two ways the CLI does (pulumi/pulumi
-pkg/cmd/pulumi/stack/stack_output.go, stackOutputCmd.Run, at commit
-1b5949891b3cefcb9974752b24a5ecef0acc86c8): every output as one JSON object, `{}` when the stack
-has none; or an error on stderr and a non-zero exit when the backend, login, permission or
+pkg/cmd/pulumi/stack/stack_output.go at 1b59498): every output as one JSON object, `{}` when the
+stack has none; or an error on stderr and a non-zero exit when the backend, login, permission or
 decryption fails. It refuses any other arguments, so the guard's call is pinned too. The
 rendered outputs are real renders of the dev stack.
 """
@@ -143,8 +142,8 @@ def test_guard_fails_closed_on_anything_it_cannot_compare(
 
 
 def test_no_workflow_swallows_a_failed_pulumi_read() -> None:
-    # The old guard: `pulumi stack output apps --json ... 2>/dev/null || echo '{}'`, which let a
-    # backend or auth error through as "nothing deployed yet".
+    # `pulumi stack output ... 2>/dev/null || echo '{}'` would turn a backend or auth error into
+    # "nothing deployed yet".
     for where, script in run_scripts():
         assert "|| echo '{}'" not in script, where
         for line in script.splitlines():

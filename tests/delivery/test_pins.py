@@ -11,6 +11,7 @@ does, from the inputs each action's ``action.yml`` declares at the pinned commit
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +40,9 @@ def _inputs(names: str) -> frozenset[str]:
     return frozenset(names.split())
 
 
-# Read from the stored copies of each repository (`git tag`, `git rev-parse <tag>^{commit}`,
-# `git show <tag>:action.yml`); each tag was the newest release tag there, and its major the
-# current one. The newest commit of each stored copy is named to date the reading.
+# Each action's release at the current major, and the inputs its action.yml declares at that
+# commit (docs/upstream.md lists them; re-check when Dependabot moves a pin).
 RELEASES = {
-    # actions/checkout action.yml at 3d3c42e5 (v7.0.1); stored copy up to f548e57e (2026-07-20).
     "actions/checkout": Release(
         "v7.0.1",
         "3d3c42e5aac5ba805825da76410c181273ba90b1",
@@ -54,7 +53,6 @@ RELEASES = {
             "ssh-key ssh-known-hosts ssh-strict ssh-user submodules token"
         ),
     ),
-    # actions/setup-python action.yml at 5fda3b95 (v7.0.0, the stored copy's newest commit).
     "actions/setup-python": Release(
         "v7.0.0",
         "5fda3b95a4ea91299a34e894583c3862153e4b97",
@@ -64,7 +62,6 @@ RELEASES = {
             "update-environment"
         ),
     ),
-    # actions/upload-artifact action.yml at bbbca2dd (v7.0.0, the stored copy's newest commit).
     "actions/upload-artifact": Release(
         "v7.0.0",
         "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
@@ -73,7 +70,6 @@ RELEASES = {
             "overwrite path retention-days"
         ),
     ),
-    # actions/download-artifact action.yml at 3e5f45b2 (v8.0.1); stored copy up to 484a0b52.
     "actions/download-artifact": Release(
         "v8.0.1",
         "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
@@ -82,7 +78,6 @@ RELEASES = {
             "repository run-id skip-decompress"
         ),
     ),
-    # google-github-actions/auth action.yml at 7c6bc770 (v3.0.0); stored copy up to fc217480.
     "google-github-actions/auth": Release(
         "v3.0.0",
         "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093",
@@ -94,13 +89,11 @@ RELEASES = {
             "workload_identity_provider"
         ),
     ),
-    # google-github-actions/setup-gcloud action.yml at aa5489c8 (v3.0.1, the newest commit).
     "google-github-actions/setup-gcloud": Release(
         "v3.0.1",
         "aa5489c8933f4cc7a4f7d45035b3b1440c9c10db",
         frozenset(["cache", "install_components", "project_id", "skip_install", "version"]),
     ),
-    # pulumi/actions action.yml at 8e5e406f (v7.0.0); stored copy up to deb0aa33 (2026-07-02).
     "pulumi/actions": Release(
         "v7.0.0",
         "8e5e406f4007fca908480587cb9893c07090f58d",
@@ -114,8 +107,6 @@ RELEASES = {
             "target target-dependents upsert work-dir"
         ),
     ),
-    # actions/create-github-app-token action.yml at 1b10c78c (v3.1.1); stored copy up to
-    # 7989d206 (2026-04-21).
     "actions/create-github-app-token": Release(
         "v3.1.1",
         "1b10c78c7865c340bc4f6099eb2f838309f1e8c3",
@@ -169,7 +160,7 @@ def test_every_action_is_pinned_by_commit_at_the_current_major() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        # The old tree's pins: tags, a major behind.
+        # Tags, and a major behind the current one.
         ("      - uses: actions/checkout@v5", "is not pinned by a full commit SHA"),
         ("      - uses: pulumi/actions@v7", "is not pinned by a full commit SHA"),
         (
@@ -245,25 +236,78 @@ def test_pulumi_cli_version_is_one_version_everywhere() -> None:
     assert sdk == stated, f"requirements.txt locks pulumi {sdk}, README states the CLI {stated}"
 
 
-def test_dependabot_moves_the_action_pins_and_every_lock() -> None:
-    # Keys of an `updates` entry, and ecosystems, as SchemaStore's dependabot-2.0.json declares
-    # them (src/schemas/json/dependabot-2.0.json at 00f2f42de86c595f7318f617cc5010b65b31b980,
-    # definitions.update.properties, additionalProperties: false).
-    allowed = {
+#: Keys of a Dependabot ``updates`` entry (SchemaStore/schemastore
+#: src/schemas/json/dependabot-2.0.json at 00f2f42, ``definitions.update``: no other key,
+#: ``additionalProperties: false``).
+DEPENDABOT_KEYS = frozenset(
+    {
         "allow", "assignees", "commit-message", "cooldown", "directories", "directory",
         "groups", "ignore", "labels", "open-pull-requests-limit", "package-ecosystem",
         "rebase-strategy", "schedule", "target-branch", "versioning-strategy",
-    }  # fmt: skip
-    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
-    assert config["version"] == 2
+    }
+)  # fmt: skip
+
+
+def dependabot_problems(config: dict[str, Any]) -> list[str]:
+    """What the schema refuses in a parsed dependabot.yml (unknown or missing keys, not exactly
+    one of ``directory`` and ``directories``), plus the schedules this project allows."""
+    problems = [] if config.get("version") == 2 else [f"version {config.get('version')!r} is not 2"]
+    updates = config.get("updates") or []
+    if not updates:
+        problems.append("no updates")
+    for i, update in enumerate(updates):
+        where = f"updates[{i}]"
+        problems += [f"{where}: unknown key {k!r}" for k in sorted(set(update) - DEPENDABOT_KEYS)]
+        problems += [
+            f"{where}: {k!r} is required"
+            for k in ("package-ecosystem", "schedule")
+            if k not in update
+        ]
+        if ("directories" in update) == ("directory" in update):
+            problems.append(f"{where}: exactly one of 'directory' and 'directories' is allowed")
+        interval = (update.get("schedule") or {}).get("interval")
+        if interval not in {"daily", "weekly", "monthly"}:
+            problems.append(
+                f"{where}: schedule.interval {interval!r} is not daily, weekly or monthly"
+            )
+    return problems
+
+
+def dependabot_config() -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    return config
+
+
+def test_dependabot_moves_the_action_pins_and_every_lock() -> None:
+    config = dependabot_config()
+    assert dependabot_problems(config) == []
     covered: dict[str, set[str]] = {}
     for update in config["updates"]:
-        assert set(update) <= allowed, set(update) - allowed
-        assert {"package-ecosystem", "schedule"} <= set(update), update
-        assert ("directories" in update) != ("directory" in update), update  # oneOf
-        assert update["schedule"]["interval"] in {"daily", "weekly", "monthly"}
         dirs = update.get("directories") or [update.get("directory", "/")]
         covered.setdefault(update["package-ecosystem"], set()).update(dirs)
     assert "/" in covered.get("github-actions", set())
     # pip: the program, dev and tools locks live in /, the policy pack's in /policy.
     assert {"/", "/policy"} <= covered.get("pip", set()), covered
+
+
+DEPENDABOT_BREAKS: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
+    (
+        "a key the schema lacks",
+        lambda u: u.update(reviewers=["octocat"]),
+        "unknown key 'reviewers'",
+    ),
+    ("a misspelt key", lambda u: u.update(schedules=u.pop("schedule")), "'schedule' is required"),
+    ("both directory keys", lambda u: u.update(directory="/", directories=["/"]), "exactly one of"),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "breaks", "problem"), DEPENDABOT_BREAKS, ids=[b[0] for b in DEPENDABOT_BREAKS]
+)
+def test_dependabot_check_fails_on_a_broken_file(
+    what: str, breaks: Callable[[dict[str, Any]], object], problem: str
+) -> None:
+    config = dependabot_config()
+    breaks(config["updates"][0])
+    problems = dependabot_problems(config)
+    assert any(problem in p for p in problems), (what, problems)

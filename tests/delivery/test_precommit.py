@@ -1,5 +1,4 @@
-"""The pre-commit hooks: the required ones are configured and their tools exist (what the
-third-party hooks do is their own projects' business, not tested here)."""
+"""The pre-commit hooks: the required ones are configured and their tools exist."""
 
 from __future__ import annotations
 

@@ -81,9 +81,9 @@ def test_ctrl_c_inside_the_pulumi_program_is_one_line_and_leaves_no_scratch(
     tmp_path: Path,
 ) -> None:
     """A real SIGINT, from another thread at a moment nobody chose, while the SDK's event loop
-    runs the program over and over (what a render or the release tool spends its time on). A
-    KeyboardInterrupt raised there was logged by asyncio or swallowed in a weakref callback and
-    the run went on; now the tool says one line, exits 130 and removes its scratch folders."""
+    runs the program over and over (what a render or the release tool spends its time on). The
+    tool says one line, exits 130 and removes its scratch folders; no KeyboardInterrupt is raised
+    inside the loop, where asyncio would log it or a weakref callback swallow it."""
     result = _python(
         "import os, signal, tempfile, threading\n"
         f"tempfile.tempdir = {str(tmp_path)!r}\n"

@@ -2,11 +2,8 @@
 passes the Kubernetes Pod Security Standards "restricted" level, as the admission plugin checks it.
 
 The checks below are ports of kubernetes/kubernetes
-staging/src/k8s.io/pod-security-admission/policy/ (the files named at each check; commits:
-check_allowPrivilegeEscalation.go 1e288634, check_capabilities_restricted.go 422c8fc5,
-check_runAsNonRoot.go 040ba6fd, check_runAsUser.go 43753f15, check_seccompProfile_restricted.go
-422c8fc5, check_restrictedVolumes.go 13a1804a, check_privileged.go 008b3652,
-check_hostNamespaces.go 696d0f57). Each returns the upstream forbidden reason, or None.
+staging/src/k8s.io/pod-security-admission/policy/ (docs/upstream.md P1 to P8); each names its
+file and commit, and returns the upstream forbidden reason, or None.
 """
 
 from __future__ import annotations
@@ -35,13 +32,15 @@ def _sc(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def allow_privilege_escalation(pod: Pod) -> str | None:
-    """check_allowPrivilegeEscalation.go: nil or true is forbidden; only false passes."""
+    """check_allowPrivilegeEscalation.go at 1e28863: nil or true is forbidden; only false
+    passes."""
     bad = any(_sc(c).get("allowPrivilegeEscalation") is not False for c in _containers(pod))
     return "allowPrivilegeEscalation != false" if bad else None
 
 
 def capabilities_restricted(pod: Pod) -> str | None:
-    """check_capabilities_restricted.go: drop must include ALL; add only NET_BIND_SERVICE."""
+    """check_capabilities_restricted.go at 422c8fc: drop must include ALL; add only
+    NET_BIND_SERVICE."""
     for c in _containers(pod):
         caps = _sc(c).get("capabilities")
         if caps is None or "ALL" not in (caps.get("drop") or []):
@@ -52,8 +51,8 @@ def capabilities_restricted(pod: Pod) -> str | None:
 
 
 def run_as_non_root(pod: Pod) -> str | None:
-    """check_runAsNonRoot.go: pod-level true covers containers that leave it unset; false anywhere
-    is forbidden."""
+    """check_runAsNonRoot.go at 040ba6f: pod-level true covers containers that leave it unset;
+    false anywhere is forbidden."""
     pod_value = (pod.get("securityContext") or {}).get("runAsNonRoot")
     if pod_value is False:
         return "runAsNonRoot != true"
@@ -65,15 +64,15 @@ def run_as_non_root(pod: Pod) -> str | None:
 
 
 def run_as_user(pod: Pod) -> str | None:
-    """check_runAsUser.go: runAsUser 0 at pod or container level is forbidden."""
+    """check_runAsUser.go at 43753f1: runAsUser 0 at pod or container level is forbidden."""
     users = [(pod.get("securityContext") or {}).get("runAsUser")]
     users += [_sc(c).get("runAsUser") for c in _containers(pod)]
     return "runAsUser=0" if 0 in users else None
 
 
 def seccomp_profile_restricted(pod: Pod) -> str | None:
-    """check_seccompProfile_restricted.go: RuntimeDefault or Localhost, at pod level or on every
-    container."""
+    """check_seccompProfile_restricted.go at 422c8fc: RuntimeDefault or Localhost, at pod level
+    or on every container."""
     valid = {"RuntimeDefault", "Localhost"}
     profile = (pod.get("securityContext") or {}).get("seccompProfile")
     if profile is not None and profile.get("type") not in valid:
@@ -86,8 +85,8 @@ def seccomp_profile_restricted(pod: Pod) -> str | None:
 
 
 def restricted_volumes(pod: Pod) -> str | None:
-    """check_restrictedVolumes.go: only configMap, csi, downwardAPI, emptyDir, ephemeral,
-    persistentVolumeClaim, projected and secret volumes."""
+    """check_restrictedVolumes.go at 13a1804: only configMap, csi, downwardAPI, emptyDir,
+    ephemeral, persistentVolumeClaim, projected and secret volumes."""
     allowed = {
         "configMap",
         "csi",
@@ -105,13 +104,15 @@ def restricted_volumes(pod: Pod) -> str | None:
 
 
 def privileged(pod: Pod) -> str | None:
-    """check_privileged.go (baseline, included in restricted): privileged must be unset or false."""
+    """check_privileged.go at 008b365 (baseline, included in restricted): privileged must be
+    unset or false."""
     bad = any(_sc(c).get("privileged") is True for c in _containers(pod))
     return "privileged" if bad else None
 
 
 def host_namespaces(pod: Pod) -> str | None:
-    """check_hostNamespaces.go (baseline): hostNetwork, hostPID and hostIPC unset or false."""
+    """check_hostNamespaces.go at 696d0f5 (baseline): hostNetwork, hostPID and hostIPC unset or
+    false."""
     bad = any(pod.get(k) is True for k in ("hostNetwork", "hostPID", "hostIPC"))
     return "host namespaces" if bad else None
 

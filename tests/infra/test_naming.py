@@ -1,5 +1,5 @@
-"""infra/naming.py: every physical name fits its platform's limit once suffixed, logical names are
-as they always were (URNs), and the first name two places claim is found with both keys."""
+"""infra/naming.py: every physical name fits its platform's limit once suffixed, logical names
+match the URN snapshots, and the first name two places claim is found with both keys."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """What ``pulumi up`` matches state by must not move: every resource of every stack, as recorded in
-tests/stacks/urns/<stack>.json (written from the tree before the layered redesign), is still
-registered with the same URN, type, name and parent. A URN that disappears is a live object
-deleted (or replaced) on the next ``pulumi up``.
+tests/stacks/urns/<stack>.json, is still registered with the same URN, type, name and parent. A
+URN that disappears is a live object deleted (or replaced) on the next ``pulumi up``.
 
 New resources may appear (add them to the snapshot in the same change, so a reviewer sees them);
 an intended removal or rename is a snapshot edit, with an ``aliases`` option when it is a rename.

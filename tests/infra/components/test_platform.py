@@ -2,7 +2,7 @@
 a provider the program registers (Pulumi.yaml disables the default ones), the providers are the
 stack's, and what each stack keeps from deletion.
 
-The engine's rule is ported from pulumi/pulumi at 1b5949891b3cefcb9974752b24a5ecef0acc86c8:
+The engine's rule is ported from pulumi/pulumi at 1b59498:
 ``pkg/resource/deploy/default_providers.go`` ``shouldDenyRequest`` (which packages
 ``pulumi:disable-default-providers`` denies), ``source_eval.go`` ``getProviderReference`` (an
 invoke without a provider asks for the default one) and ``step_generator.go``
@@ -191,8 +191,8 @@ def test_the_check_refuses_what_the_engine_would(
 
 
 def test_a_resource_registered_without_a_provider_is_refused() -> None:
-    # What the program did before the platform passed providers down: the SDK registers no
-    # provider reference, and the engine would ask for the (disabled) default one.
+    # A resource registered without a provider: the SDK sends no provider reference, and the
+    # engine asks for the (disabled) default one.
     def body() -> None:
         gcp.serviceaccount.Account("nodes", account_id="nodes", project="p")
         random = pulumi.CustomResource("random:index/randomId:RandomId", "id", {})
@@ -209,7 +209,7 @@ def test_a_resource_registered_without_a_provider_is_refused() -> None:
 
 def test_children_take_their_parents_provider_for_their_package() -> None:
     """What the platform relies on (pulumi/pulumi sdk/python/lib/pulumi/resource.py at
-    1b5949891b, ``Resource.__init__`` / ``_get_providers``): a component's
+    1b59498, ``Resource.__init__`` / ``_get_providers``): a component's
     ``providers=[...]`` reaches its children and grandchildren by package, and no other."""
 
     def body() -> None:

@@ -3,7 +3,9 @@ the idle one."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -42,11 +44,31 @@ def test_a_local_cluster_never_waits_for_a_load_balancer_address(render_stack: R
     assert "annotations" not in gke["metadata"], "on GKE the address is awaited (the url output)"
 
 
+def previews(r: Render) -> set[str]:
+    """The names of the stack's preview Services."""
+    return {app["preview_service"] for app in r.outputs["apps"].values()}
+
+
+def waiting_previews(manifests: list[dict[str, Any]], names: set[str]) -> list[str]:
+    """The preview Services (``names``, each rendered once) that pulumi-kubernetes would await:
+    any whose annotations are not exactly ``SKIP_AWAIT``."""
+    found = [m for m in manifests if m["kind"] == "Service" and m["metadata"]["name"] in names]
+    assert sorted(m["metadata"]["name"] for m in found) == sorted(names)
+    return [m["metadata"]["name"] for m in found if m["metadata"].get("annotations") != SKIP_AWAIT]
+
+
 @pytest.mark.parametrize("stack", ["imageview", "dev", "prod", "local"])
 def test_preview_services_never_wait_for_pods(render_stack: Renderer, stack: str) -> None:
     """The idle color may run no pods (idleReplicas: 0); a preview Service awaiting endpoints
     would fail the update."""
     r = render_stack(stack)
-    for app in r.outputs["apps"].values():
-        preview = manifest(r, "Service", app["preview_service"])
-        assert preview["metadata"]["annotations"] == SKIP_AWAIT
+    assert waiting_previews(r.manifests(), previews(r)) == []
+
+
+def test_a_preview_service_without_skip_await_fails_the_check(render_stack: Renderer) -> None:
+    r = render_stack("dev")
+    names = previews(r)
+    broken = copy.deepcopy(r.manifests())
+    victim = next(m for m in broken if m["kind"] == "Service" and m["metadata"]["name"] in names)
+    del victim["metadata"]["annotations"]
+    assert waiting_previews(broken, names) == [victim["metadata"]["name"]]

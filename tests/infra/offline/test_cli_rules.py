@@ -1,7 +1,7 @@
 """The Pulumi CLI's pre-run checks (infra/offline/cli_rules.py, ported from pulumi/pulumi at
-1b5949891b3cefcb9974752b24a5ecef0acc86c8) applied to Pulumi.yaml and every stack file, and shown to
-fail, with the CLI's own words, on broken examples: among them the project file as it was before
-issue 8, on which `pulumi up --stack dev` stopped before the program ran."""
+1b59498) applied to Pulumi.yaml and every stack file, and shown to fail, with the CLI's own words,
+on broken examples: among them a config block whose structured keys have neither a type nor a
+default, which stops `pulumi up` before the program runs."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from infra.paths import PROJECT_FILE
 
 PROJECT = yaml.safe_load(PROJECT_FILE.read_text())
 
-#: Pulumi.yaml's config block before issue 8 (the structured keys had no type and no default).
-BEFORE = {
+#: A config block whose structured keys have no type and no default: the CLI requires them in
+#: every stack.
+UNDEFAULTED = {
     "platform": {"type": "string", "default": "gke"},
     "project": {"type": "string"},
     "region": {"type": "string"},
@@ -60,11 +61,11 @@ def _stack_values(stack: str) -> tuple[dict[str, Any], set[str]]:
         ),
     ],
 )
-def test_the_project_file_before_issue_8_stops_the_cli(stack: str, message: str) -> None:
+def test_structured_keys_without_defaults_stop_the_cli(stack: str, message: str) -> None:
     values, secure = _stack_values(stack)
-    before = {**PROJECT, "config": BEFORE}
+    undefaulted = {**PROJECT, "config": UNDEFAULTED}
     with pytest.raises(cli_rules.CliRuleError) as caught:
-        cli_rules.check_merge(stack, before, values, secure)
+        cli_rules.check_merge(stack, undefaulted, values, secure)
     assert str(caught.value) == message
 
 
@@ -190,7 +191,7 @@ def test_a_render_stops_where_the_cli_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "stacks").mkdir()
-    project = {**PROJECT, "config": BEFORE}
+    project = {**PROJECT, "config": UNDEFAULTED}
     (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(stackfile.stack_file("dev").read_text())
     monkeypatch.setattr("infra.paths.PROJECT_FILE", tmp_path / "Pulumi.yaml")
