@@ -19,7 +19,7 @@ remove a cost that changes nothing observable:
    emulator mid-run on purpose and a half-written ``.meta`` would not load again.
 4. The listen backlog is 128 (``--backlog``) instead of Python's default of 5. The emulator still
    serves one request at a time, but with 5 a client keeping 16 requests in flight sees
-   connection resets whenever the emulator is slow (seen with the on-disk emulator), which no
+   connection resets whenever the emulator is slow, which no
    real GCS endpoint does. The benchmark's "as shipped" rows pass ``--backlog 5``.
 
 Benchmark-only options: ``--threaded`` serves each connection on its own thread, as a real

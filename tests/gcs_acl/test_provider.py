@@ -62,8 +62,8 @@ def test_serialization_is_deterministic_and_by_reference() -> None:
 
 
 STORED = "gASVMwAAAAAAAACMFmluZnJhLmdjc19hY2wucHJvdmlkZXKUjBFPYmplY3RBY2xQcm92aWRlcpSTlCmBlC4="
-"""``__provider`` as a stack's state holds it, pickled by main at f577653, when the provider
-imported one ``infra.gcs_acl.engine`` module (since split into grant, scan, client, ...)."""
+"""``__provider`` as a stack's state holds it (pickled at f577653): it must keep loading whatever
+modules the provider imports."""
 
 
 def _names(serialized: str) -> list[str]:
