@@ -25,6 +25,11 @@ $(if $(STACK),,$(error STACK is required: make $@ STACK=<one of: $(STACKS)>))
 $(if $(filter $(STACK),$(STACKS)),,$(error unknown STACK '$(STACK)': stacks are $(STACKS)))
 endef
 
+# In the recipe, not at parse time: `make -n` still shows what a target would run.
+define need_venv
+@test -x $(PY) || { echo "error: $(PY) is missing: run make setup first (it creates .venv)" >&2; exit 2; }
+endef
+
 define need_pulumi
 $(if $(shell command -v $(PULUMI)),,$(error the Pulumi CLI ($(PULUMI)) is not installed: https://www.pulumi.com/docs/install/))
 endef
@@ -61,6 +66,7 @@ lint: ## ruff, ruff format --check, mypy, import-linter's layer contracts, actio
 
 doctor: ## what `pulumi up` on STACK still needs on this machine and in the stack file
 	$(need_stack)
+	$(need_venv)
 	$(PY) -m infra.doctor --stack $(STACK)
 
 render: ## offline render of STACK (or every stack) into out/<stack>

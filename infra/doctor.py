@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from infra import cli, pulumi_cli
 from infra.cli import OneLineParser, run
@@ -68,9 +68,14 @@ environment:
                             default credentials in ~/.config/gcloud)
 
 exit status: 0 nothing missing, 1 something missing, 2 a bad argument,
-130 interrupted"""
+130 interrupted by Ctrl-C or SIGTERM"""
 
 Status = Literal["ok", "MISSING", "not checked"]
+
+_ENV_PHRASE = "PULUMI_CONFIG_PASSPHRASE"
+_ENV_PHRASE_FILE = "PULUMI_CONFIG_PASSPHRASE_FILE"
+#: Stack file keys that name its secrets provider (``pulumi stack init --secrets-provider``).
+_PROVIDER_KEYS = frozenset({"encryptionsalt", "secretsprovider", "encryptedkey"})
 
 
 @dataclass(frozen=True)
@@ -85,22 +90,54 @@ class Finding:
         return f"{self.status:<12} {self.what:<24} {self.detail}"
 
 
-Run = Callable[[Sequence[str]], "subprocess.CompletedProcess[str] | None"]
+@dataclass(frozen=True)
+class NoAnswer:
+    """A command that was started but did not answer within ``seconds`` (it was killed)."""
+
+    seconds: float
+
+    def line(self, cmd: str) -> str:
+        return f"`{cmd}` did not answer within {self.seconds:g} s"
 
 
-def run_tool(cmd: Sequence[str]) -> subprocess.CompletedProcess[str] | None:
-    """Runs a tool with a timeout; ``None`` when it cannot be started or does not answer."""
+Ran: TypeAlias = "subprocess.CompletedProcess[str] | NoAnswer | None"
+Run = Callable[[Sequence[str]], Ran]
+
+
+def run_tool(cmd: Sequence[str]) -> subprocess.CompletedProcess[str] | NoAnswer | None:
+    """Runs a tool with a timeout (:data:`TIMEOUT_S`); :class:`NoAnswer` when it does not answer
+    in time, ``None`` when it cannot be started."""
     try:
         return subprocess.run(
             list(cmd), capture_output=True, text=True, timeout=TIMEOUT_S, check=False
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except subprocess.TimeoutExpired:
+        return NoAnswer(TIMEOUT_S)
+    except OSError:
         return None
+
+
+def _answered(result: object) -> subprocess.CompletedProcess[str] | None:
+    """``result`` when the command ran and exited 0."""
+    if isinstance(result, subprocess.CompletedProcess) and result.returncode == 0:
+        return result
+    return None
 
 
 def _version(text: str) -> tuple[int, int, int] | None:
     m = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+#: A semantic version with its pre-release part: ``v3.273.0-alpha.1748383937+g1a2b3c``.
+_SEMVER = re.compile(r"(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
+
+#: What the Docker engine answers a client whose API version it does not serve (moby/moby,
+#: api/server/middleware/version.go at 3a633a7, ``versionUnsupportedError``).
+_API_MISMATCH = re.compile(
+    r"client version (?P<client>[0-9.]+) is too (?P<way>new|old)\. "
+    r"(?:Maximum|Minimum) supported API version is (?P<engine>[0-9.]+)"
+)
 
 
 def _shown(version: tuple[int, int, int]) -> str:
@@ -142,12 +179,23 @@ class Doctor:
             self._no_pulumi()
             return None
         result = self.run([path, "version"])
-        version = _version(result.stdout) if result and result.returncode == 0 else None
-        if version is None:
+        answered = _answered(result)
+        found = _SEMVER.search(answered.stdout) if answered else None
+        if found is None:
+            failed = (
+                result.line(f"{path} version")
+                if isinstance(result, NoAnswer)
+                else f"`{path} version` did not answer"
+            )
+            self.add("MISSING", "Pulumi CLI", f"{failed}; reinstall it: {INSTALL_PULUMI}")
+            return None
+        version = (int(found[1]), int(found[2]), int(found[3]))
+        if found[4]:
             self.add(
                 "MISSING",
                 "Pulumi CLI",
-                f"`{path} version` did not answer; reinstall it: {INSTALL_PULUMI}",
+                f"{path} is {found[0]}, a pre-release, not a release; install a release "
+                f"(>= {_shown(MIN_PULUMI)}): {INSTALL_PULUMI}",
             )
             return None
         if version < MIN_PULUMI:
@@ -181,7 +229,16 @@ class Doctor:
             self.add("not checked", "Pulumi backend", "needs the Pulumi CLI (see above)")
             return
         result = self.run([pulumi, "whoami", "--verbose", "--non-interactive"])
-        if result is None or result.returncode != 0:
+        if isinstance(result, NoAnswer):
+            self.add(
+                "MISSING",
+                "Pulumi backend",
+                f"{result.line('pulumi whoami')}: the backend it is logged in to does not answer "
+                "(a network or bucket permission problem?); check it with: pulumi whoami --verbose",
+            )
+            return
+        result = _answered(result)
+        if result is None:
             self.add(
                 "MISSING",
                 "Pulumi backend",
@@ -202,8 +259,23 @@ class Doctor:
             )
             return
         result = self.run([docker, "version", "--format", "{{.Server.Version}}"])
-        version = _version(result.stdout) if result and result.returncode == 0 else None
-        if version is None:
+        answered = _answered(result)
+        version = _version(answered.stdout) if answered else None
+        mismatch = (
+            _API_MISMATCH.search(result.stdout + result.stderr)
+            if isinstance(result, subprocess.CompletedProcess)
+            else None
+        )
+        if mismatch is not None:
+            self.add("MISSING", "Docker with BuildKit", self._api_mismatch(mismatch))
+        elif isinstance(result, NoAnswer):
+            self.add(
+                "MISSING",
+                "Docker with BuildKit",
+                f"{result.line('docker version')}: the engine is stuck or DOCKER_HOST points at "
+                "a host that does not answer; restart it (sudo systemctl restart docker)",
+            )
+        elif version is None:
             self.add(
                 "MISSING",
                 "Docker with BuildKit",
@@ -218,6 +290,22 @@ class Doctor:
             )
         else:
             self.add("ok", "Docker with BuildKit", f"engine {_shown(version)}")
+
+    def _api_mismatch(self, found: re.Match[str]) -> str:
+        """What to do when the docker CLI and the engine speak different Docker API versions."""
+        client, engine = found["client"], found["engine"]
+        pinned = self.env.get("DOCKER_API_VERSION")
+        if pinned:
+            fix = f"unset DOCKER_API_VERSION (it is {pinned}), or set it to {engine}"
+        elif found["way"] == "new":
+            fix = f"upgrade Docker Engine, or export DOCKER_API_VERSION={engine}"
+        else:
+            fix = "upgrade the docker CLI"
+        limit = "at most" if found["way"] == "new" else "at least"
+        return (
+            f"Docker API version mismatch: the client asks for API {client}, the engine serves "
+            f"{limit} {engine}; {fix}"
+        )
 
     def gke_tools(self, project: str) -> None:
         if self.which("gke-gcloud-auth-plugin"):
@@ -265,6 +353,9 @@ class Doctor:
     def cli_checks(self) -> stackfile.StackConfig | None:
         try:
             merged = stackfile.merged(self.stack)
+        except stackfile.EncodingError as err:
+            self.add("MISSING", "Pulumi CLI checks", str(err))
+            return None
         except stackfile.StackFileError as err:
             self.add(
                 "MISSING",
@@ -301,16 +392,18 @@ class Doctor:
         decrypts them."""
         try:
             document = stackfile.stack_document(self.stack)
-        except stackfile.StackFileError as err:
-            self.add("not checked", "secrets", f"needs a stack file that can be read: {err}")
+        except stackfile.StackFileError:
+            self.add("not checked", "secrets", "needs a stack file it can read (see above)")
             return
         config = stackfile.config_of(document)
         declared = secrets_section.declared_keys(config)
-        if not declared:
+        if declared:
+            self._secret_values(config, declared)
+        else:
             self.add("ok", "secrets", "no app declares a Secret")
-            return
-        self._secret_values(config, declared)
-        self._secrets_provider(document)
+        if declared or _PROVIDER_KEYS & set(document):
+            # `pulumi up` opens the stack's secrets provider whether or not a value is secret.
+            self._secrets_provider(document)
 
     def _secret_values(
         self, config: Mapping[str, Any], declared: Mapping[str, tuple[str, ...]]
@@ -366,15 +459,28 @@ class Doctor:
             )
 
     def _passphrase(self) -> None:
-        if self.env.get("PULUMI_CONFIG_PASSPHRASE") or self.env.get(
-            "PULUMI_CONFIG_PASSPHRASE_FILE"
-        ):
-            self.add("ok", "secrets provider", "passphrase, PULUMI_CONFIG_PASSPHRASE is set")
+        """A passphrase provider reads ``PULUMI_CONFIG_PASSPHRASE``, set even if empty, else the
+        file ``PULUMI_CONFIG_PASSPHRASE_FILE`` names (pulumi/pulumi,
+        pkg/secrets/passphrase/manager.go at ec7e8c0, ``os.LookupEnv``)."""
+        file = self.env.get(_ENV_PHRASE_FILE)
+        if _ENV_PHRASE in self.env:
+            self.add("ok", "secrets provider", f"passphrase, {_ENV_PHRASE} is set")
+        elif file is not None and not (Path(file).is_file() and os.access(file, os.R_OK)):
+            self.add(
+                "MISSING",
+                "secrets provider",
+                f"passphrase: {_ENV_PHRASE_FILE}={file} is not a file it can read; point it at "
+                f"the file holding the passphrase, or export {_ENV_PHRASE}",
+            )
+        elif file is not None:
+            self.add("ok", "secrets provider", f"passphrase, read from {_ENV_PHRASE_FILE}")
         else:
             self.add(
                 "MISSING",
                 "secrets provider",
-                "passphrase: export PULUMI_CONFIG_PASSPHRASE (or _FILE) to decrypt them",
+                f"the stack's secrets provider is a passphrase (encryptionsalt: in "
+                f"{stackfile.stack_file(self.stack).name}) and neither {_ENV_PHRASE} nor "
+                f"{_ENV_PHRASE_FILE} is set, so pulumi up stops for it; export one of them",
             )
 
     # ----------------------------------------------------------------- all

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from infra.offline.mocks import Registered, unwrap
@@ -53,3 +55,21 @@ def changed(a: Render, b: Render) -> set[tuple[str, str]]:
     """Kubernetes objects added, removed or different between two renders."""
     left, right = k8s_objects(a), k8s_objects(b)
     return {k for k in left.keys() | right.keys() if left.get(k) != right.get(k)}
+
+
+#: Runs ``python -m MODULE ARGS`` with ``infra.paths.PROJECT_FILE`` set to PROJECT first: a tool
+#: as a user runs it, on a copy of the project whose files a test may break.
+_WITH_PROJECT = """\
+import runpy, sys
+from pathlib import Path
+import infra.paths
+infra.paths.PROJECT_FILE = Path(sys.argv[1])
+sys.argv = sys.argv[2:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+def tool_command(project_file: Path, module: str, *args: str) -> list[str]:
+    """The command line of ``python -m module args`` on the project of ``project_file`` (run it
+    from the repository root)."""
+    return [sys.executable, "-c", _WITH_PROJECT, str(project_file), module, *args]

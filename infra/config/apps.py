@@ -319,6 +319,18 @@ def _colors(
         snapshot = {
             cm: MappingProxyType({**data, **overrides.get(cm, {})}) for cm, data in app_maps.items()
         }
+        for cm_name, data in snapshot.items():
+            too_big = kubernetes.data_size_problem(kubernetes.data_size(data.values()))
+            if too_big:
+                where = (
+                    cnode.key("configMaps") if cm_name in overrides else f"apps.{name}.configMaps"
+                )
+                raise ConfigError(
+                    f"{where}.{cm_name}",
+                    dict(data),
+                    f"the {color} ConfigMap {cm_name} of app {name} would hold {too_big}; keep "
+                    "large files in the image instead",
+                )
         for var in env.values():
             where = cnode.key("env") if var.name in color_env else f"apps.{name}.env"
             _check_ref(where, var, color, snapshot, secret)

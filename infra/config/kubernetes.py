@@ -9,14 +9,18 @@ Sources (kubernetes/kubernetes; Go's ``^...$`` matches the whole string, hence `
 * ``staging/src/k8s.io/apimachinery/pkg/api/resource/quantity.go`` at 009f497: the Quantity
   grammar, and its 2^63-1 cap (a larger value is refused here, not capped);
 * ``pkg/apis/core/validation/validation.go`` ``ValidateResourceRequirements`` (a request "must be
-  less than or equal to <resource> limit"; quantities must be non-negative).
+  less than or equal to <resource> limit"; quantities must be non-negative);
+* ``pkg/apis/core/validation/validation.go`` at 000f260 (``ValidateSecret``, ``ValidateConfigMap``)
+  and ``pkg/apis/core/types.go`` at 000e2a5 (``MaxSecretSize``): the size of a Secret's and a
+  ConfigMap's data.
 
-docs/upstream.md (K1 to K6) lists each rule and the test that fails on a broken example.
+docs/upstream.md (K1 to K7) lists each rule and the test that fails on a broken example.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation, localcontext
 
 #: IsConfigMapKey: ``[-._a-zA-Z0-9]+``, at most 253, not ``.``, ``..`` or ``..<anything>``.
@@ -28,6 +32,11 @@ PORT_NAME_MAX = 15
 #: Environment variable names: C identifiers. Kubernetes also accepts ``-`` and ``.``
 #: (``IsEnvVarName``) but no shell can read such a variable, so they are refused here.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: ``MaxSecretSize``: the most bytes a Secret's ``data`` (``stringData`` is merged into it first)
+#: or a ConfigMap's ``data`` and ``binaryData`` may hold. Values count, keys do not, each as Go's
+#: ``len``: the bytes of a string's UTF-8 encoding.
+MAX_DATA_SIZE = 1 * 1024 * 1024
 
 #: The quantity grammar: <signedNumber><suffix>, suffix binarySI | decimalSI | decimalExponent.
 _QUANTITY = re.compile(
@@ -49,6 +58,22 @@ def config_map_key_problem(key: str) -> str | None:
     if key in (".", "..") or key.startswith(".."):
         return "must not be '.', '..' or start with '..'"
     return None
+
+
+def data_size(values: Iterable[str]) -> int:
+    """What a Secret's or a ConfigMap's data counts against :data:`MAX_DATA_SIZE`: the bytes of
+    its values (keys are not counted)."""
+    return sum(len(value.encode("utf-8", "surrogatepass")) for value in values)
+
+
+def data_size_problem(size: int) -> str | None:
+    """Why data of ``size`` bytes does not fit in one Secret or ConfigMap, or ``None``."""
+    if size <= MAX_DATA_SIZE:
+        return None
+    return (
+        f"{size} bytes of data, over Kubernetes' limit of {MAX_DATA_SIZE} bytes (1 MiB) for one "
+        "object (keys not counted)"
+    )
 
 
 def port_name_problem(name: str) -> str | None:

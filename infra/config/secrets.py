@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 
 import pulumi
 
+from infra.config import kubernetes
 from infra.settings import COLORS, PROJECT, AppSettings, ConfigError, SecretValues
 
 #: The top-level key that holds every app secret; the only key that may be set with --secret.
@@ -146,6 +147,7 @@ def parse(
         copies = data.pop(COLORS_KEY, None) or {}
         where = f"{KEY}.{app.name}"
         _check_keys(where, data, app.secret.keys, app.name, "")
+        _check_size(where, data, app, "")
         if not isinstance(copies, Mapping):
             raise ConfigError(f"{where}.{COLORS_KEY}", copies, "expected blue/green", secret=True)
         for color, copy in copies.items():
@@ -158,6 +160,7 @@ def parse(
                 )
             scope = f"{COLORS_KEY}.{color}."
             _check_keys(f"{where}.{scope[:-1]}", copy, app.secret.keys, app.name, scope)
+            _check_size(f"{where}.{scope[:-1]}", copy, app, f"the {color} color's ")
         keys[app.name] = app.secret.keys
         own[app.name] = tuple(c for c in COLORS if c in copies)
     return SecretValues(keys, lookup or _from(given), own)
@@ -185,6 +188,21 @@ def _check_keys(
                 "a non-empty value is required; set it with: " + set_command(app, scope + key),
                 secret=True,
             )
+
+
+def _check_size(where: str, data: Mapping[str, object], app: AppSettings, whose: str) -> None:
+    """The values (already checked as text) must fit in one Secret."""
+    assert app.secret is not None
+    too_big = kubernetes.data_size_problem(
+        kubernetes.data_size(as_text(data[key]) or "" for key in app.secret.keys)
+    )
+    if too_big:
+        raise ConfigError(
+            where,
+            data,
+            f"{whose}Secret {app.secret.name} of app {app.name} would hold {too_big}",
+            secret=True,
+        )
 
 
 def _from(given: Mapping[str, object]) -> Callable[[str, str, str | None], pulumi.Output[str]]:

@@ -46,9 +46,10 @@ login` or GOOGLE_APPLICATION_CREDENTIALS); with STORAGE_EMULATOR_HOST set, that
 emulator, anonymously. Progress lines go to stderr, the summary line to stdout.
 
 Exit codes: 0 done (or public); 1 failed, not public, or a prefix that matched
-nothing; 2 a bad argument (one line, nothing sent); 130 interrupted. Ctrl-C
-stops the run and lets the requests in flight finish, a second one stops
-waiting; either way the partial summary is printed and a re-run finishes."""
+nothing; 2 a bad argument (one line, nothing sent); 130 interrupted by Ctrl-C
+or SIGTERM. Ctrl-C (or SIGTERM) stops the run and lets the requests in flight
+finish, a second one stops waiting; either way the partial summary is printed
+and a re-run finishes."""
 
 _EPILOG = """\
 the common sequence (the registry bucket of project P):

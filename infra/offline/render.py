@@ -65,8 +65,8 @@ the usual sequence (make render / policy / scan STACK=dev run the same):
                                        the Dockerfiles
 to review a change: render before and after it, then diff -r out/a out/b
 
-exit status: 0 written, 2 a bad input (nothing written), 130 interrupted
-(OUT as it was)"""
+exit status: 0 written, 2 a bad input or a full disk (nothing written), 130
+interrupted by Ctrl-C or SIGTERM (OUT as it was)"""
 
 
 class OutError(Exception):
@@ -106,10 +106,7 @@ def write(render: program.Render, out: Path, contexts: Path | None = None) -> No
             target.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".render-", dir=target.parent))
         except OSError as err:
-            raise OutError(
-                f"--out {out}: cannot write there ({err.strerror}); name a folder you can write, "
-                "e.g. out/<stack>"
-            ) from None
+            raise _cannot_write(out, err) from None
         try:
             _write_files(render, staging)
             if contexts is not None and contexts.is_dir():
@@ -123,12 +120,21 @@ def write(render: program.Render, out: Path, contexts: Path | None = None) -> No
             else:
                 staging.rename(target)
         except OSError as err:
-            raise OutError(
-                f"--out {out}: cannot write there ({err.strerror}); name a folder you can write, "
-                "e.g. out/<stack>"
-            ) from None
+            raise _cannot_write(out, err) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _cannot_write(out: Path, err: OSError) -> OutError:
+    if cli.disk_full(err):
+        return OutError(
+            f"--out {out}: the disk is full ({err.strerror}), nothing written; free some space, "
+            "or name a folder on another disk"
+        )
+    return OutError(
+        f"--out {out}: cannot write there ({err.strerror}); name a folder you can write, "
+        "e.g. out/<stack>"
+    )
 
 
 def document(render: program.Render) -> dict[str, Any]:
@@ -190,7 +196,15 @@ def render(
     target = check_out(out)
     with scratch_dir("gke-bluegreen-render-") as scratch:
         contexts = scratch / "build-contexts"
-        result = program.run(config, staging=contexts)
+        try:
+            result = program.run(config, staging=contexts)
+        except OSError as err:
+            if not cli.disk_full(err):
+                raise
+            raise OutError(
+                f"no room to stage the build contexts in {scratch.parent} ({err.strerror}), "
+                "nothing written; free some space there, or point TMPDIR at a folder with room"
+            ) from None
         write(result, target, contexts)
     return result
 

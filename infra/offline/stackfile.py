@@ -10,7 +10,10 @@ file and ``--set`` overrides, with the Pulumi CLI's own rules (pulumi/pulumi at 
   are visited in name order, not file order.
 
 Every problem is a :class:`StackFileError` with one line; nothing here raises anything else for
-any input.
+any input. The stack file is read here for every tool, the release tool's round-trip editor
+included (:func:`stack_text`), so that a file the tools cannot take is refused the same way by
+each: text that is not UTF-8, and a key set twice in one mapping (PyYAML would silently keep the
+last one, ruamel.yaml refuses it in words of its own).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from infra import paths
 from infra.config import keypath
 from infra.config import secrets as secrets_section
 from infra.offline import cli_rules
-from infra.settings import PROJECT
+from infra.settings import PROJECT, show
 
 
 class StackFileError(Exception):
@@ -58,20 +61,89 @@ def to_wire(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _load_yaml(path: Path, what: str) -> Any:
+class EncodingError(StackFileError):
+    """The file is not UTF-8 text."""
+
+
+class DuplicateKeyError(StackFileError):
+    """A mapping of the file sets one key twice."""
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    pass
+
+
+#: Byte-order marks of the encodings an editor may save a file in instead of UTF-8.
+_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+
+def read_text(path: Path, what: str) -> str:
+    """The file's text; one line when it cannot be read or is not UTF-8 (:class:`EncodingError`,
+    which names the encoding it was saved in when its byte-order mark tells)."""
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as err:
         raise StackFileError(f"{what} {path.name} cannot be read: {err.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        found = next((name for bom, name in _BOMS.items() if data.startswith(bom)), None)
+        if found is not None:
+            where = f"saved as {found}"
+        else:
+            line = data.count(b"\n", 0, err.start) + 1
+            where = f"byte 0x{data[err.start]:02x} on line {line}"
+        raise EncodingError(
+            f"{what} {path.name} is not UTF-8 text ({where}); save it as UTF-8"
+        ) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key set twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[type, Any], int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor`: keys given beside it may override what it merges
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get((type(key), key))
+            except TypeError:
+                continue  # an unhashable key: SafeLoader refuses it in its own words
+            if first is not None:
+                raise _DuplicateKey(
+                    None,
+                    None,
+                    f"key {show(key)} is set twice in one mapping (first on line {first + 1}); "
+                    "keep one",
+                    key_node.start_mark,
+                )
+            seen[(type(key), key)] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, path: Path, what: str) -> Any:
+    """``text`` (the file at ``path``) as YAML, each key once per mapping; one line when not."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or "not valid YAML"
-        raise StackFileError(f"{what} {path.name}{where}: {problem}") from None
+        kind = DuplicateKeyError if isinstance(err, _DuplicateKey) else StackFileError
+        raise kind(f"{what} {path.name}{where}: {problem}") from None
     except ValueError as err:  # e.g. an integer too long to convert
         raise StackFileError(f"{what} {path.name}: {err}") from None
+
+
+def _load_yaml(path: Path, what: str) -> Any:
+    return parse_yaml(read_text(path, what), path, what)
 
 
 def project(path: Path | None = None) -> dict[str, Any]:
@@ -118,6 +190,21 @@ def stack_file(stack: str, path: Path | None = None) -> Path:
         names = ", ".join(stack_names(path)) or "(none)"
         raise StackFileError(f"no stack {stack!r}: stacks are {names}")
     return file
+
+
+def stack_text(stack: str, path: Path | None = None) -> str:
+    """The stack file's text, once it is known to be UTF-8 and to set each key once: what a tool
+    that edits the file (keeping its comments) parses with its own YAML library. Text that is not
+    YAML at all is left to that library, which says where in its own words."""
+    file = stack_file(stack, path)
+    text = read_text(file, "stack file")
+    try:
+        parse_yaml(text, file, "stack file")
+    except DuplicateKeyError:
+        raise
+    except StackFileError:
+        pass
+    return text
 
 
 def stack_document(stack: str, path: Path | None = None) -> dict[str, Any]:

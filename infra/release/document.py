@@ -42,7 +42,7 @@ class StackFile:
         self.yaml.preserve_quotes = True
         self.yaml.width = NO_WRAP
         try:
-            document = self.yaml.load(self.path.read_text()) or CommentedMap()
+            document = self.yaml.load(stackfile.stack_text(stack)) or CommentedMap()
         except (OSError, UnicodeDecodeError, YAMLError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ReleaseError(

@@ -3,10 +3,13 @@ Ctrl-C one line and exit 130, in a fresh process, as a user meets them."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,3 +188,112 @@ def test_after_an_interruptible_block_ctrl_c_ends_the_tool_again() -> None:
         "run(main, 'nothing sent')\n"
     )
     assert (result.returncode, result.stderr) == (130, "interrupted: nothing sent\n")
+
+
+# ------------------------------------------------------------------ a reader that went away
+
+
+def _tool(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *argv], cwd=ROOT, text=True, timeout=120, check=False, **kwargs
+    )
+
+
+def _closed_pipe() -> int:
+    """The write end of a pipe whose reader is gone, as in ``tool | true`` (or ``| head -1``
+    once head has its line)."""
+    read, write = os.pipe()
+    os.close(read)
+    return write
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["infra.doctor", "--stack", "local"], None),
+        (["infra.offline.render", "--stack", "local", "--out", "{out}"], 0),
+        (["infra.release", "status", "--stack", "dev"], 0),
+    ],
+)
+def test_output_to_a_closed_pipe_is_dropped_silently(
+    tmp_path: Path, argv: list[str], code: int | None
+) -> None:
+    argv = [a.replace("{out}", str(tmp_path / "out")) for a in argv]
+    pipe = _closed_pipe()
+    try:
+        result = _tool(argv, stdout=pipe, stderr=subprocess.PIPE)
+    finally:
+        os.close(pipe)
+    assert result.stderr == ""
+    full = _tool(argv, capture_output=True)
+    assert result.returncode == (full.returncode if code is None else code), "the work's own code"
+    if "--out" in argv:
+        assert (tmp_path / "out/resources.json").is_file(), "the render was written all the same"
+
+
+def test_an_error_line_to_a_closed_pipe_keeps_its_exit_code() -> None:
+    """``tool 2>&1 | head -0``: the error line has nowhere to go; the exit code still says it."""
+    pipe = _closed_pipe()
+    try:
+        result = _tool(["infra.release", "status", "--stack", "staging"], stdout=pipe, stderr=pipe)
+    finally:
+        os.close(pipe)
+    assert result.returncode == 2
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_output_to_a_full_disk_is_one_line() -> None:
+    with Path("/dev/full").open("w") as full:
+        result = _tool(
+            ["infra.release", "status", "--stack", "dev"], stdout=full, stderr=subprocess.PIPE
+        )
+    assert (result.returncode, result.stderr) == (
+        1,
+        "error: No space left on device (writing stdout): free some space, then run it again\n",
+    )
+
+
+# ------------------------------------------------------------------ SIGTERM, as Ctrl-C
+
+
+def test_sigterm_mid_render_is_one_line_and_leaves_no_scratch(tmp_path: Path) -> None:
+    """A real SIGTERM (a `kill`, a cancelled CI job) to the render while the program runs: the
+    same line as Ctrl-C, exit 130, the scratch folders removed and --out untouched."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.offline.render", "--stack", "prod", "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("gke-bluegreen-*")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the render never started its program"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert (proc.returncode, stdout, stderr) == (130, "", "interrupted: nothing written\n")
+    assert list(scratch.iterdir()) == [], "a scratch folder was left behind"
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["tmp"]
+
+
+def test_sigterm_counts_as_a_press_in_an_interruptible_block() -> None:
+    """The registry ACL tool stops its work cleanly on SIGTERM too, and says what it did."""
+    result = _python(
+        "import os, signal, time\n"
+        "from infra.cli import interruptible, run\n"
+        "def main():\n"
+        "    with interruptible(1):\n"
+        "        try:\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "            time.sleep(5)\n"
+        "        except KeyboardInterrupt:\n"
+        "            print('stopped cleanly', flush=True)\n"
+        "    return 130\n"
+        "run(main, 'nothing sent')\n"
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (130, "stopped cleanly\n", "")

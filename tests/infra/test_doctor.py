@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ import yaml
 from infra import doctor
 from infra.doctor import Doctor, Finding
 from infra.paths import PROJECT_FILE, ROOT
+from tests.prerequisites import unavailable
 
 
 def fake_tools(tmp_path: Path, **versions: str) -> Path:
@@ -322,3 +324,185 @@ def test_help_is_printed_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert doctor.DESCRIPTION.splitlines()[0] in out and "--stack" in out
+
+
+# ------------------------------------------------------------------ odd answers from the tools
+
+
+def _script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_pre_release_pulumi_is_not_new_enough(tmp_path: Path) -> None:
+    """3.273.0-alpha is above 3.187.0 by its numbers, but it is no release."""
+    stand_in = _stand_in(tmp_path, "3.273.0-alpha.1748383937+g1a2b3c4")
+    found = _pulumi_findings(tmp_path, {"PULUMI": str(stand_in)})
+    assert found["Pulumi CLI"].status == "MISSING"
+    assert found["Pulumi CLI"].detail == (
+        f"{stand_in} is 3.273.0-alpha.1748383937, a pre-release, not a release; install a release "
+        f"(>= 3.187.0): {doctor.INSTALL_PULUMI}"
+    )
+    assert found["Pulumi backend"].status == "not checked"
+
+
+@pytest.mark.parametrize(
+    ("pulumi", "docker", "what", "words"),
+    [
+        (
+            "version) exec sleep 30;;",
+            "",
+            "Pulumi CLI",
+            "`{pulumi} version` did not answer within 1 s",
+        ),
+        (
+            "version) echo v3.259.0;; whoami) exec sleep 30;;",
+            "",
+            "Pulumi backend",
+            "`pulumi whoami` did not answer within 1 s: the backend it is logged in to does not "
+            "answer",
+        ),
+        (
+            "version) echo v3.259.0;; whoami) echo 'Backend URL: file://~';;",
+            "exec sleep 30",
+            "Docker with BuildKit",
+            "`docker version` did not answer within 1 s",
+        ),
+    ],
+)
+def test_a_command_that_hangs_did_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pulumi: str, docker: str, what: str, words: str
+) -> None:
+    monkeypatch.setattr(doctor, "TIMEOUT_S", 1)
+    stand_in = _script(tmp_path / "stand-in/pulumi", f'case "$1" in {pulumi} esac')
+    bin_dir = fake_tools(tmp_path)
+    if docker:
+        _script(bin_dir / "docker", docker)
+    d = doctor_for("dev", bin_dir, {"PULUMI": str(stand_in)}, tmp_path)
+    d.backend(d.pulumi_cli())
+    d.docker()
+    found = by_what(d.findings)
+    assert found[what].status == "MISSING"
+    assert found[what].detail.startswith(words.format(pulumi=stand_in)), found[what].detail
+    assert "not logged in" not in found[what].detail
+
+
+#: The Docker engine's answer to a client whose API version it does not serve, word for word
+#: (moby/moby, api/server/middleware/version.go at 3a633a7), as `docker version` prints it.
+TOO_NEW = (
+    "Error response from daemon: client version 1.52 is too new. Maximum supported API version "
+    "is 1.41"
+)
+TOO_OLD = (
+    "Error response from daemon: client version 1.24 is too old. Minimum supported API version "
+    "is 1.44, please upgrade your client to a newer version"
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "env", "words"),
+    [
+        (
+            TOO_NEW,
+            {},
+            "Docker API version mismatch: the client asks for API 1.52, the engine serves at most "
+            "1.41; upgrade Docker Engine, or export DOCKER_API_VERSION=1.41",
+        ),
+        (
+            TOO_NEW,
+            {"DOCKER_API_VERSION": "1.52"},
+            "Docker API version mismatch: the client asks for API 1.52, the engine serves at most "
+            "1.41; unset DOCKER_API_VERSION (it is 1.52), or set it to 1.41",
+        ),
+        (
+            TOO_OLD,
+            {},
+            "Docker API version mismatch: the client asks for API 1.24, the engine serves at least "
+            "1.44; upgrade the docker CLI",
+        ),
+    ],
+)
+def test_a_docker_api_version_mismatch_is_named(
+    tmp_path: Path, answer: str, env: dict[str, str], words: str
+) -> None:
+    bin_dir = fake_tools(tmp_path)
+    _script(bin_dir / "docker", f"echo 'Client: Docker Engine'\necho '{answer}' >&2\nexit 1")
+    d = doctor_for("dev", bin_dir, env, tmp_path)
+    d.docker()
+    assert by_what(d.findings)["Docker with BuildKit"] == Finding(
+        "MISSING", "Docker with BuildKit", words
+    )
+
+
+def _dev_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, top: str) -> None:
+    """dev's stack file, which declares no app Secret, with ``top`` keys added."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT_FILE.read_text())
+    (tmp_path / "stacks/Pulumi.dev.yaml").write_text(
+        top + (ROOT / "stacks/Pulumi.dev.yaml").read_text()
+    )
+    monkeypatch.setattr("infra.paths.PROJECT_FILE", tmp_path / "Pulumi.yaml")
+
+
+@pytest.mark.parametrize(
+    ("env", "status", "words"),
+    [
+        (
+            {},
+            "MISSING",
+            "the stack's secrets provider is a passphrase (encryptionsalt: in Pulumi.dev.yaml) and "
+            "neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set, so pulumi "
+            "up stops for it; export one of them",
+        ),
+        ({"PULUMI_CONFIG_PASSPHRASE": ""}, "ok", "PULUMI_CONFIG_PASSPHRASE is set"),
+        ({"PULUMI_CONFIG_PASSPHRASE_FILE": "{tmp}/phrase"}, "ok", "read from"),
+        (
+            {"PULUMI_CONFIG_PASSPHRASE_FILE": "{tmp}/no-such-file"},
+            "MISSING",
+            "PULUMI_CONFIG_PASSPHRASE_FILE={tmp}/no-such-file is not a file it can read",
+        ),
+    ],
+)
+def test_a_passphrase_stack_needs_its_passphrase_even_without_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], status: str, words: str
+) -> None:
+    """`pulumi up` opens a passphrase provider whatever the config holds."""
+    _dev_with(tmp_path, monkeypatch, "encryptionsalt: v1:c2FsdA==:v1:AAAA:BBBB\n")
+    (tmp_path / "phrase").write_text("correct horse\n")
+    env = {k: v.format(tmp=tmp_path) for k, v in env.items()}
+    d = doctor_for("dev", fake_tools(tmp_path), env, tmp_path)
+    d.secrets()
+    found = by_what(d.findings)
+    assert found["secrets"] == Finding("ok", "secrets", "no app declares a Secret")
+    assert found["secrets provider"].status == status
+    assert words.format(tmp=tmp_path) in found["secrets provider"].detail
+
+
+def test_a_stack_without_secrets_or_provider_has_no_provider_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _dev_with(tmp_path, monkeypatch, "")
+    d = doctor_for("dev", fake_tools(tmp_path), {}, tmp_path)
+    d.secrets()
+    assert [f.what for f in d.findings] == ["secrets"]
+
+
+def test_make_doctor_without_the_venv_says_to_run_make_setup(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        unavailable("make is missing")
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "stacks/Pulumi.dev.yaml", tmp_path / "stacks/Pulumi.dev.yaml")
+    result = subprocess.run(
+        ["make", "doctor", "STACK=dev"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0 and result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first == "error: .venv/bin/python is missing: run make setup first (it creates .venv)"

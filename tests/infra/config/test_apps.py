@@ -368,3 +368,40 @@ def test_a_pin_entry_reads_back_as_the_same_pin() -> None:
     raw = with_value(f"{A}.release.allowLiveChange", True, raw)
     assert parsed(raw).apps["imageview"].release.live == pin
     assert app.release.live is None
+
+
+#: Kubernetes' limit on the data of one ConfigMap or Secret (1 MiB).
+LIMIT = 1024 * 1024
+
+
+def _with_config_map(data: dict[str, str], color_data: dict[str, str] | None = None) -> Any:
+    raw = with_value(f"{A}.configMaps", {"projectid": {"project.id": "hello-docker"}, "big": data})
+    if color_data is not None:
+        raw = with_value(f"{A}.colors.green.configMaps", {"big": color_data}, raw)
+    return raw
+
+
+def test_a_config_map_may_hold_up_to_1_mib_of_values() -> None:
+    """Only the values count, as UTF-8 bytes: a 2-byte character at the end fills it exactly."""
+    data = {"a.txt": "a" * (LIMIT // 2), "b.txt": "b" * (LIMIT // 2 - 2) + "é"}
+    settings = parsed(_with_config_map(data))
+    assert settings.apps["imageview"].colors["blue"].config_maps["big"] == data
+
+
+def test_a_config_map_one_byte_over_1_mib_is_refused_naming_app_object_and_size() -> None:
+    data = {"a.txt": "a" * (LIMIT // 2), "b.txt": "b" * (LIMIT // 2 - 1) + "é"}
+    message = refused(_with_config_map(data), f"{A}.configMaps.big", "1048577 bytes")
+    assert "the blue ConfigMap big of app imageview would hold 1048577 bytes of data" in message
+    assert "over Kubernetes' limit of 1048576 bytes (1 MiB)" in message
+    assert len(message) < 500, "the value is cut, not printed whole"
+
+
+def test_a_color_override_that_tips_a_config_map_over_names_the_colors_key() -> None:
+    data = {"a.txt": "a" * LIMIT}
+    parsed(_with_config_map(data))  # at the limit on both colors
+    message = refused(
+        _with_config_map(data, {"extra": "x"}),
+        f"{A}.colors.green.configMaps.big",
+        "the green ConfigMap big of app imageview would hold 1048577 bytes",
+    )
+    assert "blue" not in message

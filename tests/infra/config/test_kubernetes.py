@@ -115,3 +115,16 @@ def test_quantities_that_are_not_or_do_not_fit(text: str, resource: str) -> None
 def test_env_names() -> None:
     assert kubernetes.is_env_name("SECRET_ID") and not kubernetes.is_env_name("SECRET_ID\n")
     assert not kubernetes.is_env_name("1X") and not kubernetes.is_env_name("my-var")
+
+
+def test_data_counts_the_utf8_bytes_of_values_not_keys() -> None:
+    """ValidateSecret and ValidateConfigMap sum Go's len() of each value: bytes, not characters,
+    and no key."""
+    assert kubernetes.MAX_DATA_SIZE == 1024 * 1024
+    assert kubernetes.data_size(["ab", "é", "€"]) == 2 + 2 + 3
+    assert kubernetes.data_size([]) == 0
+    assert kubernetes.data_size_problem(kubernetes.MAX_DATA_SIZE) is None
+    assert kubernetes.data_size_problem(kubernetes.MAX_DATA_SIZE + 1) == (
+        "1048577 bytes of data, over Kubernetes' limit of 1048576 bytes (1 MiB) for one object "
+        "(keys not counted)"
+    )

@@ -169,3 +169,41 @@ def test_the_doctor_and_the_render_ask_the_same_function(
     unset = next(f for f in doctor.findings if f.what == "secrets")
     assert unset.status == "MISSING" and "(and 1 more)" in unset.detail
     assert sorted(placeholders) == sorted(asked[0]["imageview"])
+
+
+#: Kubernetes' limit on the data of one Secret (1 MiB).
+LIMIT = 1024 * 1024
+
+
+def test_secret_values_may_total_1_mib() -> None:
+    settings = parsed(secrets={"imageview": {"id": "i" * (LIMIT - 4), "key": "k€"}})
+    assert settings.secrets.keys_of("imageview") == ("id", "key")
+
+
+@pytest.mark.parametrize(
+    ("secrets", "key", "words"),
+    [
+        (
+            {"imageview": {"id": "i" * (LIMIT - 3), "key": "k€"}},
+            "secrets.imageview",
+            "Secret apikey of app imageview would hold 1048577 bytes of data, over Kubernetes' "
+            "limit of 1048576 bytes (1 MiB)",
+        ),
+        (
+            {
+                "imageview": {
+                    "id": "a",
+                    "key": "b",
+                    "colors": {"green": {"id": "i" * LIMIT, "key": "k"}},
+                }
+            },
+            "secrets.imageview.colors.green",
+            "the green color's Secret apikey of app imageview would hold 1048577 bytes",
+        ),
+    ],
+)
+def test_secret_values_over_1_mib_are_refused_without_showing_them(
+    secrets: object, key: str, words: str
+) -> None:
+    message = refused(base(), key, words, secrets=secrets)
+    assert "iii" not in message and "k€" not in message

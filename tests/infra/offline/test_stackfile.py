@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from infra.offline import stackfile
 from infra.offline.stackfile import StackFileError
+from infra.paths import ROOT
+from tests.helpers import tool_command
 
 
 def test_a_bad_set_is_one_stack_file_error() -> None:
@@ -89,3 +94,140 @@ def test_the_stacks_a_help_text_lists(tmp_path: Path) -> None:
     assert stackfile.stack_names_shown(project) == "none yet"
     project.write_text("name: [broken\n")
     assert stackfile.stack_names_shown(project).startswith("none listed: project file")
+
+
+def _file(tmp_path: Path, data: bytes) -> Path:
+    file = tmp_path / "Pulumi.s.yaml"
+    file.write_bytes(data)
+    return file
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ("config:\n  a: 1\n".encode("utf-16"), "(saved as UTF-16)"),
+        ("config:\n  a: 1\n".encode("utf-32"), "(saved as UTF-32)"),
+        ("# café\nconfig:\n  a: naïve\n".encode("latin-1"), "(byte 0xe9 on line 1)"),
+        ("config:\n  a: naïve\n".encode("latin-1"), "(byte 0xef on line 2)"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_one_line_naming_where(
+    tmp_path: Path, data: bytes, words: str
+) -> None:
+    with pytest.raises(stackfile.EncodingError) as caught:
+        stackfile.read_text(_file(tmp_path, data), "stack file")
+    assert (
+        str(caught.value) == f"stack file Pulumi.s.yaml is not UTF-8 text {words}; save it as UTF-8"
+    )
+
+
+def test_utf8_with_a_byte_order_mark_is_utf8(tmp_path: Path) -> None:
+    file = _file(tmp_path, "\ufeffconfig:\n  a: é\n".encode())
+    assert stackfile.parse_yaml(stackfile.read_text(file, "x"), file, "x") == {"config": {"a": "é"}}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "first"),
+    [
+        (
+            "config:\n  gke-bluegreen:apps: {}\n  b: 2\n  gke-bluegreen:apps: {}\n",
+            4,
+            "gke-bluegreen:apps",
+            2,
+        ),
+        ("config:\n  apps:\n    kubia:\n      replicas: 1\n      replicas: 2\n", 5, "replicas", 4),
+        ("config: {a: 1, b: 2, a: 3}\n", 1, "a", 1),
+        ("a:\n  - {x: 1}\n  - {y: 1, y: 2}\n", 3, "y", 3),
+    ],
+)
+def test_a_key_set_twice_is_refused_with_both_lines(
+    tmp_path: Path, text: str, line: int, key: str, first: int
+) -> None:
+    file = _file(tmp_path, text.encode())
+    with pytest.raises(StackFileError) as caught:
+        stackfile.parse_yaml(text, file, "stack file")
+    assert str(caught.value) == (
+        f'stack file Pulumi.s.yaml at line {line}: key "{key}" is set twice in one mapping '
+        f"(first on line {first}); keep one"
+    )
+
+
+def test_keys_a_merge_brings_in_may_be_overridden_and_equal_keys_in_other_mappings_are_fine(
+    tmp_path: Path,
+) -> None:
+    text = "base: &b {x: 1, y: 2}\nconfig:\n  <<: *b\n  x: 3\nother: {x: 4}\n"
+    assert stackfile.parse_yaml(text, _file(tmp_path, text.encode()), "stack file") == {
+        "base": {"x": 1, "y": 2},
+        "config": {"x": 3, "y": 2},
+        "other": {"x": 4},
+    }
+
+
+def test_the_project_file_is_read_by_the_same_rules(tmp_path: Path) -> None:
+    project = _project(tmp_path, "  {}\n", "config: {}\n")
+    project.write_text("name: gke-bluegreen\nruntime: python\nname: other\n")
+    with pytest.raises(StackFileError, match=r'project file Pulumi.yaml at line 3: key "name"'):
+        stackfile.project(project)
+
+
+# ------------------------------------------------------------------ the same line in every tool
+
+#: dev's stack file as committed.
+DEV = (ROOT / "stacks/Pulumi.dev.yaml").read_text()
+#: kubia's replicas, then the same key again right below it.
+_REPLICAS = "      replicas: 3\n"
+DUPLICATED = DEV.replace(_REPLICAS, _REPLICAS + "      replicas: 4\n", 1)
+_DUP_LINE = DEV[: DEV.index(_REPLICAS)].count("\n") + 2
+
+BROKEN = {
+    "utf-16": (
+        DEV.encode("utf-16"),
+        "stack file Pulumi.dev.yaml is not UTF-8 text (saved as UTF-16); save it as UTF-8",
+    ),
+    "duplicate key": (
+        DUPLICATED.encode(),
+        f'stack file Pulumi.dev.yaml at line {_DUP_LINE}: key "replicas" is set twice in one '
+        f"mapping (first on line {_DUP_LINE - 1}); keep one",
+    ),
+}
+
+#: Each tool that reads the stack file, as a user runs it; the release tool twice: `status` reads
+#: it as the program does, `promote` with its round-trip editor (infra/release/document.py).
+TOOLS = {
+    "render": ("infra.offline.render", "--stack", "dev", "--out", "{out}"),
+    "doctor": ("infra.doctor", "--stack", "dev"),
+    "release status": ("infra.release", "status", "--stack", "dev"),
+    "release promote": ("infra.release", "promote", "--stack", "dev", "--app", "kubia"),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN)
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_tool_refuses_a_broken_stack_file_with_the_same_line(
+    tmp_path: Path, tool: str, broken: str
+) -> None:
+    data, line = BROKEN[broken]
+    (tmp_path / "stacks").mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks/Pulumi.dev.yaml").write_bytes(data)
+    (tmp_path / "bin").mkdir()  # an empty PATH: the doctor finds no Pulumi CLI, no Docker
+    module, *args = (a.replace("{out}", str(tmp_path / "out")) for a in TOOLS[tool])
+    result = subprocess.run(
+        tool_command(tmp_path / "Pulumi.yaml", module, *args),
+        cwd=ROOT,
+        env={**os.environ, "PATH": str(tmp_path / "bin"), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    if tool == "doctor":
+        assert (result.returncode, result.stderr) == (1, ""), result.stderr
+        lines = [x for x in result.stdout.splitlines() if line in x]
+        assert len(lines) == 1 and lines[0].startswith("MISSING"), result.stdout
+    else:
+        assert (result.returncode, result.stdout) == (2, ""), result.stdout + result.stderr
+        assert result.stderr == f"error: {line}\n"
+    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "stacks/Pulumi.dev.yaml").read_bytes() == data, "left as it was"
