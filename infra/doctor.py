@@ -353,7 +353,8 @@ class Doctor:
     def cli_checks(self) -> stackfile.StackConfig | None:
         try:
             merged = stackfile.merged(self.stack)
-        except stackfile.EncodingError as err:
+        except (stackfile.EncodingError, stackfile.DuplicateKeyError) as err:
+            # Refused by the tools' reader; the Pulumi CLI may read such a file its own way.
             self.add("MISSING", "Pulumi CLI checks", str(err))
             return None
         except stackfile.StackFileError as err:
