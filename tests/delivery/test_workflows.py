@@ -52,7 +52,14 @@ def test_every_workflow_passes_actionlint() -> None:
     proc = actionlint(ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     present = {p.name for p in WORKFLOWS.glob("*.yml")}
-    required = {"checks.yml", "cutover.yml", "deploy.yml", "pull-request.yml", "pulumi-up.yml"}
+    required = {
+        "checks.yml",
+        "cutover.yml",
+        "deploy.yml",
+        "e2e.yml",
+        "pull-request.yml",
+        "pulumi-up.yml",
+    }
     assert required <= present, required - present
 
 
@@ -265,6 +272,7 @@ def test_every_cloud_identity_is_bound_to_its_environment() -> None:
     assert {(f, j) for f, j, _, _ in found} == {
         ("pull-request.yml", "preview"),
         ("pulumi-up.yml", "up"),
+        ("e2e.yml", "gke"),
     }
     for name, job_id, job, step in found:
         environment = job["environment"]["name"]
@@ -275,6 +283,9 @@ def test_every_cloud_identity_is_bound_to_its_environment() -> None:
         assert "credentials_json" not in step["with"], f"{name}: use Workload Identity Federation"
         if environment.startswith("preview-"):
             assert account == PREVIEW_ACCOUNT, f"{name} {job_id}: {account}"
+        elif name == "e2e.yml":
+            # The e2e environment's own deploy identity, in its own project.
+            assert environment == "e2e-gke" and account == DEPLOY_ACCOUNT, name
         else:
             assert environment == "${{ inputs.stack }}" and account == DEPLOY_ACCOUNT, name
 
@@ -494,3 +505,55 @@ def test_releases_go_through_the_release_tool() -> None:
     assert "exit 1" in verify[1], "a rolled-back promote fails the run"
     options = workflow("cutover.yml")["on"]["workflow_dispatch"]["inputs"]["step"]["options"]
     assert options == ["start", "promote", "rollback", "finish"]
+
+
+# --- End to end -------------------------------------------------------------------------------
+
+
+def test_e2e_runs_nightly_and_on_demand_and_never_for_a_pull_request() -> None:
+    doc = workflow("e2e.yml")
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"}
+    assert doc["on"]["schedule"] and all("cron" in entry for entry in doc["on"]["schedule"])
+    assert doc["permissions"] == {"contents": "read"}
+    gke = doc["jobs"]["gke"]
+    assert _normalise(gke["if"]) == "github.event_name == 'workflow_dispatch' && inputs.gke"
+    assert doc["on"]["workflow_dispatch"]["inputs"]["gke"]["default"] is False
+
+
+def _runs(job: dict[str, Any]) -> list[str]:
+    return [str(step.get("run", "")) for step in job["steps"]]
+
+
+def test_e2e_on_minikube_does_what_the_readme_says_then_drives_a_release() -> None:
+    job = workflow("e2e.yml")["jobs"]["minikube"]
+    runs = "\n".join(_runs(job))
+    # Minikube from a pinned release, its checksum checked before it is installed.
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", job["env"]["MINIKUBE_VERSION"])
+    assert re.fullmatch(r"[0-9a-f]{64}", job["env"]["MINIKUBE_SHA256"])
+    assert runs.index("sha256sum --check") < runs.index("install -m 0755")
+    assert "minikube start" in runs
+    readme = (ROOT / "README.md").read_text().split("### Local stack (Minikube)", 1)[1]
+    for command in ('eval "$(minikube docker-env', "pulumi up --stack local"):
+        assert command in readme and command in runs, command
+    assert any(action(s) == "pulumi/actions" for s in job["steps"])
+    (drive,) = [r for r in _runs(job) if "python -m infra.e2e" in r]
+    assert "--stack local --app kubia" in drive and "minikube service kubia-http --url" in drive
+    assert runs.index("pulumi up --stack local") < runs.index("python -m infra.e2e")
+
+
+def test_e2e_on_gke_uses_a_throwaway_stack_and_always_tears_it_down() -> None:
+    job = workflow("e2e.yml")["jobs"]["gke"]
+    assert job["environment"]["name"] == "e2e-gke"
+    assert job["env"]["STACK"] == "e2e-${{ github.run_id }}"
+    assert job["concurrency"] == {"group": "e2e-gke", "cancel-in-progress": False}
+    names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
+    first = job["steps"][0]
+    assert first["if"] == "github.ref != 'refs/heads/main'" and "exit 1" in first["run"]
+    (create,) = [i for i, r in enumerate(_runs(job)) if "pulumi stack init" in r]
+    (drive,) = [i for i, r in enumerate(_runs(job)) if "python -m infra.e2e" in r]
+    (teardown,) = [i for i, r in enumerate(_runs(job)) if "pulumi destroy" in r]
+    assert create < drive < teardown, names
+    assert teardown == len(job["steps"]) - 1 and job["steps"][teardown]["if"] == "always()"
+    assert '--stack "$STACK"' in job["steps"][teardown]["run"]
+    assert 'pulumi stack rm "$STACK" --yes' in job["steps"][teardown]["run"]
+    assert 'cp stacks/Pulumi.dev.yaml "stacks/Pulumi.$STACK.yaml"' in job["steps"][create]["run"]
