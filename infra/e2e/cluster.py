@@ -87,10 +87,10 @@ class Kubectl:
             raise ClusterError(f"the {color} Deployment of {app} has no pod template")
         return json.dumps(template, sort_keys=True)
 
-    def smoke_failed(self, app: str, color: str) -> bool:
-        """True when a smoke Job of the app's ``color`` has failed."""
+    def failed_smoke_jobs(self, app: str, color: str) -> set[str]:
+        """The names of the smoke Jobs of the app's ``color`` that have failed."""
         jobs = self._items("jobs", f"app={app},role=smoke,target-color={color}")
-        return any(_failed(job) for job in jobs)
+        return {str((job.get("metadata") or {}).get("name")) for job in jobs if _failed(job)}
 
     def _items(self, kind: str, labels: str) -> list[Mapping[str, Any]]:
         items = self.get(kind, "--selector", labels).get("items")

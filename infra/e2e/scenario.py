@@ -18,8 +18,8 @@ After each step the cluster's live Service, the stack file's ``activeColor``, an
 tool's ``status --json`` (its recorded ``live`` color and the ``served`` color it reads from the
 outputs) must all name the expected live color, and ``status`` the expected ``step``. No request
 of the load may fail during any step, and each step gets at least one. At step 6 the candidate's
-smoke Job must have failed (that is what fails the update) and the live color's Deployment must
-not have rolled.
+smoke Job must have failed during it (that is what fails the update) and the live color's
+Deployment must not have rolled.
 
 The first failed check stops the run: the cluster is left as that step left it.
 """
@@ -234,8 +234,12 @@ def run(plan: Plan, kubectl: Kubectl, load: Load, url: str, out: Out) -> Report:
 def _take(plan: Plan, kubectl: Kubectl, load: Load, step: Step) -> Outcome:
     outcome = Outcome(step.label)
     problems = outcome.problems
+    candidate = "green" if step.live == "blue" else "blue"
     try:
-        template = None if step.succeeds else kubectl.pod_template(plan.app, step.live)
+        template, failed_before = None, set()
+        if not step.succeeds:
+            template = kubectl.pod_template(plan.app, step.live)
+            failed_before = kubectl.failed_smoke_jobs(plan.app, candidate)
         load.phase(step.label)
         ran = tool.release_step(
             step.command, plan.stack, plan.app, list(step.extra), plan.step_timeout_s
@@ -246,9 +250,8 @@ def _take(plan: Plan, kubectl: Kubectl, load: Load, step: Step) -> Outcome:
         if not step.succeeds:
             if ran.code == 0:
                 problems.append("the update succeeded with a candidate that answers 500")
-            candidate = "green" if step.live == "blue" else "blue"
-            if not kubectl.smoke_failed(plan.app, candidate):
-                problems.append(f"no smoke Job of {candidate} failed")
+            if not kubectl.failed_smoke_jobs(plan.app, candidate) - failed_before:
+                problems.append(f"no smoke Job of {candidate} failed during it")
             if kubectl.pod_template(plan.app, step.live) != template:
                 problems.append(f"the live color {step.live}'s Deployment rolled")
         _, entry = agreement(plan, kubectl, step.live)

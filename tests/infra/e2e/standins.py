@@ -186,7 +186,13 @@ def fake_kubectl(argv: list[str]) -> int:
             for j in state["jobs"]
             if j["app"] == labels.get("app") and j["color"] == labels.get("target-color")
         ]
-        items = [{"status": {"failed": 1} if j["failed"] else {"succeeded": 1}} for j in jobs]
+        items = [
+            {
+                "metadata": {"name": f"{j['app']}-smoke-{j['color']}-{n}"},
+                "status": {"failed": 1} if j["failed"] else {"succeeded": 1},
+            }
+            for n, j in enumerate(jobs)
+        ]
         print(json.dumps({"items": items}))
         return 0
     print(f"error: the stand-in kubectl does not do {' '.join(argv)}", file=sys.stderr)

@@ -130,12 +130,16 @@ def test_a_pod_template_kubectl_cannot_tell_is_refused(
     ],
 )
 def test_a_failed_smoke_job_is_seen(tmp_path: Path, status: dict[str, Any], failed: bool) -> None:
-    kubectl = answering(tmp_path, {"items": [{"status": {"succeeded": 1}}, {"status": status}]})
-    assert kubectl.smoke_failed("kubia", "blue") is failed
+    jobs = [
+        {"metadata": {"name": "kubia-smoke-blue-1"}, "status": {"succeeded": 1}},
+        {"metadata": {"name": "kubia-smoke-blue-2"}, "status": status},
+    ]
+    found = answering(tmp_path, {"items": jobs}).failed_smoke_jobs("kubia", "blue")
+    assert found == ({"kubia-smoke-blue-2"} if failed else set())
 
 
 def test_no_smoke_job_is_no_failure(tmp_path: Path) -> None:
-    assert answering(tmp_path, {"items": []}).smoke_failed("kubia", "blue") is False
+    assert answering(tmp_path, {"items": []}).failed_smoke_jobs("kubia", "blue") == set()
 
 
 def test_kubectl_is_found_as_kubectl_says(tmp_path: Path) -> None:

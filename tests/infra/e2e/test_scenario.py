@@ -5,6 +5,7 @@ test___main__.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -56,7 +57,7 @@ def test_a_release_from_blue() -> None:
 
 
 def test_a_release_from_green_with_verify_requests() -> None:
-    plan = Plan(**{**PLAN.__dict__, "verify_requests": 3})
+    plan = dataclasses.replace(PLAN, verify_requests=3)
     taken = steps(plan, "green", "blue")
     assert taken[0].extra == ("--set", "apps.kubia.colors.blue.env.E2E_RELEASE=r1")
     assert taken[1].extra == taken[3].extra == ("--verify-requests", "3")
