@@ -15,6 +15,8 @@ STACKS  := $(patsubst stacks/Pulumi.%.yaml,%,$(wildcard stacks/Pulumi.*.yaml))
 # Stacks on the local platform are scanned with the local checkov config (no registry digests).
 LOCAL_STACKS := $(patsubst stacks/Pulumi.%.yaml,%,$(shell grep -l 'platform: *local' stacks/Pulumi.*.yaml 2>/dev/null))
 DOCKERFILES  := $(shell find apps -name Dockerfile -not -path '*/node_modules/*' 2>/dev/null | sort)
+# Every shell script (tests/delivery/test_shell.py finds the same set and checks it too).
+SHELL_SCRIPTS := .ci/run $(shell find scripts -name '*.sh' 2>/dev/null | sort)
 # Stacks a target works on: STACK=name, or every stack. NO_RENDER=1: policy and scan use the
 # renders already in $(OUT) (e.g. one made with --set overrides).
 SELECTED = $(if $(STACK),$(STACK),$(STACKS))
@@ -57,12 +59,14 @@ policy-venv: ## the CrossGuard pack's own venv ($(POLICY)/.venv from its lock; P
 test: ## the test suite (pytest; ARGS=... passes arguments)
 	$(PY) -m pytest $(ARGS)
 
-lint: ## ruff, ruff format --check, mypy, import-linter's layer contracts, actionlint
+lint: ## ruff, ruff format --check, mypy, import-linter's layer contracts, actionlint, zizmor, shellcheck
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 	$(TOOLS)/actionlint
+	$(TOOLS)/zizmor --offline --no-config --no-progress .github
+	shellcheck -x $(SHELL_SCRIPTS)
 
 doctor: ## what `pulumi up` on STACK still needs on this machine and in the stack file
 	$(need_stack)

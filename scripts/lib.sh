@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell helpers for scripts/ (sourced, not run).
 # apt_need PKG...: installs the Debian packages that are missing, running `apt-get update` once.
 apt_need() {

@@ -44,6 +44,8 @@ def test_layer_contracts_are_kept() -> None:
         ("infra/gcs_acl/spec.py", "import infra.settings", "stands alone"),
         ("infra/naming.py", "import infra.cutover", "layers: "),
         ("infra/gcs_acl/cli.py", "import infra.release", "stands alone"),
+        ("infra/e2e/scenario.py", "import infra.release.status", "judges the release tool"),
+        ("infra/settings.py", "import infra.e2e.load", "layers: "),
     ],
 )
 def test_a_broken_layer_fails_the_check(

@@ -19,8 +19,9 @@ CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 # drop_old IMAGE_ID NAME: removes the image NAME pointed to before a rebuild (best effort: an
 # old image still used by a container stays).
 drop_old() {
-  [ -n "$1" ] && [ "$1" != "$(docker image inspect -f '{{.Id}}' "$2")" ] &&
+  if [ -n "$1" ] && [ "$1" != "$(docker image inspect -f '{{.Id}}' "$2")" ]; then
     docker rmi "$1" >/dev/null 2>&1 || true
+  fi
 }
 
 have_current() {

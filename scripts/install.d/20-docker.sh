@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Image tier (tests/images) and app benchmarks (bench/apps): a Docker engine, debootstrap for the
 # local base images and a local registry, started on 127.0.0.1 when not already running.
 # Sourced by scripts/install.sh (apt_need from scripts/lib.sh). wrk is for the benchmarks only,

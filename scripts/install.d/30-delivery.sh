@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Delivery tooling (sourced by scripts/install.sh from the repo root; idempotent).
 # - .venv-tools: checkov, actionlint, pre-commit and pip-tools (`make lock`), apart from the
 #   program's venv (checkov pins its own dependency set). actionlint comes from the

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # .venv-oldest: the program and its suite on the oldest Pulumi SDK the ranges allow
 # (requirements-oldest.in), from its hash-pinned lock; scripts/test-all.sh runs tests/infra and
 # tests/stacks in it. Sourced by scripts/install.sh; a changed lock reinstalls.

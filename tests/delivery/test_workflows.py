@@ -1,10 +1,12 @@
-"""The GitHub workflows: actionlint clean (and able to fail), and the delivery rules they encode:
-trust boundaries (a pull request never gets a deploy identity and is judged by the base branch's
-policy pack), the deploy queue (nothing requested is cancelled), release PRs that trigger checks,
-and code owners on what guards production."""
+"""The GitHub workflows: actionlint and zizmor clean (and able to fail), and the delivery rules
+they encode: trust boundaries (a pull request never gets a deploy identity and is judged by the
+base branch's policy pack), the deploy queue (nothing requested is cancelled), release PRs that
+trigger checks, and code owners on what guards production."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +28,7 @@ from tests.delivery.workflows import (
 from tests.prerequisites import unavailable
 
 ACTIONLINT = ROOT / ".venv-tools" / "bin" / "actionlint"
+ZIZMOR = ROOT / ".venv-tools" / "bin" / "zizmor"
 
 
 def actionlint(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +52,14 @@ def test_every_workflow_passes_actionlint() -> None:
     proc = actionlint(ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     present = {p.name for p in WORKFLOWS.glob("*.yml")}
-    required = {"checks.yml", "cutover.yml", "deploy.yml", "pull-request.yml", "pulumi-up.yml"}
+    required = {
+        "checks.yml",
+        "cutover.yml",
+        "deploy.yml",
+        "e2e.yml",
+        "pull-request.yml",
+        "pulumi-up.yml",
+    }
     assert required <= present, required - present
 
 
@@ -66,6 +76,126 @@ def test_actionlint_fails_on_a_broken_workflow(tmp_path: Path) -> None:
     proc = actionlint(tmp_path, *(str(p.relative_to(tmp_path)) for p in target.glob("*.yml")))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert ".github/workflows/cutover.yml" in proc.stdout, proc.stdout
+
+
+# --- zizmor: the security audit --------------------------------------------------------------
+
+
+def zizmor(workflows: Path) -> subprocess.CompletedProcess[str]:
+    """zizmor over every workflow of a folder, offline (no GitHub API, no token), its default
+    persona, inline ignore comments honoured and no config file: every allowance is a comment
+    beside the finding, where ``ignore_problems`` checks its reason."""
+    if not ZIZMOR.exists():
+        unavailable(".venv-tools/bin/zizmor is missing: run scripts/install.sh")
+    files = [str(p) for p in workflow_files(workflows)]
+    assert files, f"no workflow in {workflows}"
+    env = {k: v for k, v in os.environ.items() if "TOKEN" not in k}
+    return subprocess.run(
+        [str(ZIZMOR), "--offline", "--no-config", "--no-progress", "--format", "json", *files],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def findings(proc: subprocess.CompletedProcess[str]) -> list[tuple[str, str, int]]:
+    """(audit, file, line) of every finding zizmor reported (ignored ones are not reported)."""
+    out = []
+    for finding in json.loads(proc.stdout or "[]"):
+        where = finding["locations"][0]
+        path = where["symbolic"]["key"]["Local"]["verbatim_path"]
+        line = where["concrete"]["location"]["start_point"]["row"] + 1
+        out.append((finding["ident"], Path(path).name, line))
+    return out
+
+
+_IGNORE = re.compile(r"#\s*zizmor:\s*ignore\[(?P<rules>[^\]]*)\](?P<reason>.*)$")
+#: The fewest words a reason beside an allowed finding may have.
+REASON_WORDS = 4
+
+
+def ignore_problems(text: str, where: str) -> list[str]:
+    """Every ``# zizmor: ignore[...]`` comment that gives no reason beside it."""
+    problems = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _IGNORE.search(line)
+        if match and len(match["reason"].split()) < REASON_WORDS:
+            problems.append(f"{where}:{number}: ignore[{match['rules']}] says no reason")
+    return problems
+
+
+def test_every_workflow_passes_zizmor() -> None:
+    proc = zizmor(WORKFLOWS)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert findings(proc) == []
+
+
+def test_every_finding_zizmor_is_told_to_allow_says_why() -> None:
+    problems = [
+        p for path in workflow_files() for p in ignore_problems(path.read_text(), path.name)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "    uses: ./.github/workflows/checks.yml # zizmor: ignore[self-repository]",
+            ["x.yml:1: ignore[self-repository] says no reason"],
+        ),
+        (
+            "    secrets: inherit  #zizmor: ignore[secrets-inherit,artipacked] fine",
+            ["x.yml:1: ignore[secrets-inherit,artipacked] says no reason"],
+        ),
+        ("    uses: ./x.yml # zizmor: ignore[self-repository] read from this run's commit", []),
+    ],
+)
+def test_an_allowance_without_a_reason_is_refused(line: str, expected: list[str]) -> None:
+    assert ignore_problems(line, "x.yml") == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "audit"),
+    [
+        # The spoofable bot check this audit found first.
+        (
+            "pull-request.yml",
+            "|| github.event.pull_request.user.login == 'dependabot[bot]'",
+            "|| github.actor == 'dependabot[bot]'",
+            "bot-conditions",
+        ),
+        # Every secret of the caller handed to the deploy.
+        (
+            "deploy.yml",
+            "    secrets:\n      PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}\n"
+            "      PULUMI_CONFIG_PASSPHRASE: ${{ secrets.PULUMI_CONFIG_PASSPHRASE }}\n",
+            "    secrets: inherit\n",
+            "secrets-inherit",
+        ),
+        # The release App's token left in the checkout for every later step.
+        (
+            "cutover.yml",
+            "          persist-credentials: false\n\n      - uses: actions/download-artifact",
+            "          token: ${{ steps.app.outputs.token }}\n\n"
+            "      - uses: actions/download-artifact",
+            "artipacked",
+        ),
+    ],
+)
+def test_zizmor_fails_on_a_broken_workflow(
+    tmp_path: Path, name: str, old: str, new: str, audit: str
+) -> None:
+    target = tmp_path / "workflows"
+    shutil.copytree(WORKFLOWS, target)
+    text = (target / name).read_text()
+    assert old in text, f"{name} no longer contains {old!r}: update this test"
+    (target / name).write_text(text.replace(old, new, 1))
+    proc = zizmor(target)
+    assert proc.returncode != 0, proc.stdout[-2000:]
+    assert audit in {ident for ident, file, _ in findings(proc) if file == name}, proc.stdout
 
 
 def cloud_stacks() -> list[str]:
@@ -142,6 +272,7 @@ def test_every_cloud_identity_is_bound_to_its_environment() -> None:
     assert {(f, j) for f, j, _, _ in found} == {
         ("pull-request.yml", "preview"),
         ("pulumi-up.yml", "up"),
+        ("e2e.yml", "gke"),
     }
     for name, job_id, job, step in found:
         environment = job["environment"]["name"]
@@ -152,6 +283,9 @@ def test_every_cloud_identity_is_bound_to_its_environment() -> None:
         assert "credentials_json" not in step["with"], f"{name}: use Workload Identity Federation"
         if environment.startswith("preview-"):
             assert account == PREVIEW_ACCOUNT, f"{name} {job_id}: {account}"
+        elif name == "e2e.yml":
+            # The e2e environment's own deploy identity, in its own project.
+            assert environment == "e2e-gke" and account == DEPLOY_ACCOUNT, name
         else:
             assert environment == "${{ inputs.stack }}" and account == DEPLOY_ACCOUNT, name
 
@@ -196,9 +330,15 @@ def test_forks_and_dependabot_run_offline_and_say_so() -> None:
     jobs = workflow("pull-request.yml")["jobs"]
     preview, offline = _normalise(jobs["preview"]["if"]), _normalise(jobs["offline-only"]["if"])
     same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
-    assert preview == f"{same_repo} && github.actor != 'dependabot[bot]'"
+    # Dependabot by the pull request's author: github.actor is whoever triggered the run, which
+    # can be arranged (zizmor's bot-conditions).
+    author = "github.event.pull_request.user.login"
+    assert preview == f"{same_repo} && {author} != 'dependabot[bot]'"
     # The notice runs exactly when the previews do not.
-    assert offline == (f"{same_repo.replace('==', '!=')} || github.actor == 'dependabot[bot]'")
+    assert offline == (f"{same_repo.replace('==', '!=')} || {author} == 'dependabot[bot]'")
+    conditions = [str(v.get("if", "")) for v in jobs.values()]
+    conditions += [str(s.get("if", "")) for _, s in steps(workflow("pull-request.yml"))]
+    assert not any("github.actor" in c for c in conditions), conditions
     notice = " ".join(s.get("run", "") for s in jobs["offline-only"]["steps"])
     assert "GITHUB_STEP_SUMMARY" in notice and "nothing was previewed" in notice
 
@@ -272,21 +412,44 @@ def test_release_pr_is_opened_with_the_app_token() -> None:
     assert token["with"]["client-id"] == "${{ vars.RELEASE_APP_CLIENT_ID }}"
     assert token["with"]["private-key"] == "${{ secrets.RELEASE_APP_PRIVATE_KEY }}"
     app_token = f"${{{{ steps.{token['id']}.outputs.token }}}}"
-    (checkout,) = [s for s in job["steps"] if action(s) == "actions/checkout"]
-    assert checkout["with"]["token"] == app_token
+    # The token reaches only the step that pushes and opens the PR, and there only git's
+    # credential helper and gh read it (from GH_TOKEN): the checkout keeps no credentials.
+    users = [s for s in job["steps"] if app_token in list(strings(s))]
     (opener,) = [s for s in job["steps"] if "gh pr create" in s.get("run", "")]
+    assert users == [opener]
     assert opener["env"]["GH_TOKEN"] == app_token
+    assert '"$GH_TOKEN"' in opener["run"] and "credential.helper=!" in opener["run"]
     assert not any("github.token" in v or "GITHUB_TOKEN" in v for v in strings(job))
 
 
-def test_checkouts_keep_no_credentials_except_to_push_the_release_branch() -> None:
+def test_checkouts_keep_no_credentials() -> None:
+    checkouts = [
+        (path.name, job_id, step)
+        for path in workflow_files()
+        for job_id, step in steps(workflow(path.name))
+        if action(step) == "actions/checkout"
+    ]
+    assert ("cutover.yml", "record") in {(name, job_id) for name, job_id, _ in checkouts}
+    for name, job_id, step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, (name, job_id)
+
+
+def test_the_deploy_gets_only_the_secrets_it_declares() -> None:
+    """No `secrets: inherit`: pulumi-up.yml declares the secrets it reads, and every caller
+    passes exactly those, by name."""
+    called = workflow("pulumi-up.yml")
+    declared = set(called["on"]["workflow_call"]["secrets"])
+    read = {m.group(1) for v in strings(called["jobs"]) for m in re.finditer(r"secrets\.(\w+)", v)}
+    assert read == declared, f"pulumi-up.yml reads {sorted(read)}, declares {sorted(declared)}"
+    calls = 0
     for path in workflow_files():
-        for job_id, step in steps(workflow(path.name)):
-            if action(step) != "actions/checkout":
-                continue
-            if (path.name, job_id) == ("cutover.yml", "record"):
-                continue
-            assert step.get("with", {}).get("persist-credentials") is False, (path.name, job_id)
+        for job_id, job in workflow(path.name)["jobs"].items():
+            assert job.get("secrets") != "inherit", f"{path.name} {job_id}"
+            if str(job.get("uses", "")).endswith("/pulumi-up.yml"):
+                calls += 1
+                passed = job["secrets"]
+                assert passed == {n: f"${{{{ secrets.{n} }}}}" for n in declared}, path.name
+    assert calls == 4, "the deploys of dev, imageview and prod, and the cutover"
 
 
 # --- Code owners ------------------------------------------------------------------------------
@@ -342,3 +505,55 @@ def test_releases_go_through_the_release_tool() -> None:
     assert "exit 1" in verify[1], "a rolled-back promote fails the run"
     options = workflow("cutover.yml")["on"]["workflow_dispatch"]["inputs"]["step"]["options"]
     assert options == ["start", "promote", "rollback", "finish"]
+
+
+# --- End to end -------------------------------------------------------------------------------
+
+
+def test_e2e_runs_nightly_and_on_demand_and_never_for_a_pull_request() -> None:
+    doc = workflow("e2e.yml")
+    assert set(doc["on"]) == {"schedule", "workflow_dispatch"}
+    assert doc["on"]["schedule"] and all("cron" in entry for entry in doc["on"]["schedule"])
+    assert doc["permissions"] == {"contents": "read"}
+    gke = doc["jobs"]["gke"]
+    assert _normalise(gke["if"]) == "github.event_name == 'workflow_dispatch' && inputs.gke"
+    assert doc["on"]["workflow_dispatch"]["inputs"]["gke"]["default"] is False
+
+
+def _runs(job: dict[str, Any]) -> list[str]:
+    return [str(step.get("run", "")) for step in job["steps"]]
+
+
+def test_e2e_on_minikube_does_what_the_readme_says_then_drives_a_release() -> None:
+    job = workflow("e2e.yml")["jobs"]["minikube"]
+    runs = "\n".join(_runs(job))
+    # Minikube from a pinned release, its checksum checked before it is installed.
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", job["env"]["MINIKUBE_VERSION"])
+    assert re.fullmatch(r"[0-9a-f]{64}", job["env"]["MINIKUBE_SHA256"])
+    assert runs.index("sha256sum --check") < runs.index("install -m 0755")
+    assert "minikube start" in runs
+    readme = (ROOT / "README.md").read_text().split("### Local stack (Minikube)", 1)[1]
+    for command in ('eval "$(minikube docker-env', "pulumi up --stack local"):
+        assert command in readme and command in runs, command
+    assert any(action(s) == "pulumi/actions" for s in job["steps"])
+    (drive,) = [r for r in _runs(job) if "python -m infra.e2e" in r]
+    assert "--stack local --app kubia" in drive and "minikube service kubia-http --url" in drive
+    assert runs.index("pulumi up --stack local") < runs.index("python -m infra.e2e")
+
+
+def test_e2e_on_gke_uses_a_throwaway_stack_and_always_tears_it_down() -> None:
+    job = workflow("e2e.yml")["jobs"]["gke"]
+    assert job["environment"]["name"] == "e2e-gke"
+    assert job["env"]["STACK"] == "e2e-${{ github.run_id }}"
+    assert job["concurrency"] == {"group": "e2e-gke", "cancel-in-progress": False}
+    names = [s.get("name", s.get("uses", "")) for s in job["steps"]]
+    first = job["steps"][0]
+    assert first["if"] == "github.ref != 'refs/heads/main'" and "exit 1" in first["run"]
+    (create,) = [i for i, r in enumerate(_runs(job)) if "pulumi stack init" in r]
+    (drive,) = [i for i, r in enumerate(_runs(job)) if "python -m infra.e2e" in r]
+    (teardown,) = [i for i, r in enumerate(_runs(job)) if "pulumi destroy" in r]
+    assert create < drive < teardown, names
+    assert teardown == len(job["steps"]) - 1 and job["steps"][teardown]["if"] == "always()"
+    assert '--stack "$STACK"' in job["steps"][teardown]["run"]
+    assert 'pulumi stack rm "$STACK" --yes' in job["steps"][teardown]["run"]
+    assert 'cp stacks/Pulumi.dev.yaml "stacks/Pulumi.$STACK.yaml"' in job["steps"][create]["run"]
