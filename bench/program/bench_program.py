@@ -26,7 +26,7 @@ SUITE = ["tests/infra", "tests/stacks", "tests/test_layers.py"]
 #: render CLIs in fresh processes): each runs the program many times or starts Python anew.
 TOOL_TESTS = [
     "tests/infra/test_release.py",
-    "tests/infra/test_doctor.py",
+    "tests/infra/doctor",
     "tests/infra/offline/test_render.py",
 ]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import secrets as secrets_section
-from infra.doctor import Doctor
+from infra.doctor.check import Doctor
 from infra.offline import stackfile
 from tests.infra.config.cases import SECRETS, base, parsed, refused
 
@@ -163,7 +163,7 @@ def test_the_doctor_and_the_render_ask_the_same_function(
     merged = stackfile.merged("imageview")
     assert len(asked) == 1, "the render asked"
     doctor = Doctor("imageview", env={"PATH": str(tmp_path)}, home=tmp_path)
-    doctor.secrets()
+    doctor.stack.secrets()
     assert len(asked) == 2 and asked[0] == asked[1] == {"imageview": ("id", "key")}
     placeholders = merged.values[secrets_section.FULL_KEY]["imageview"]
     unset = next(f for f in doctor.findings if f.what == "secrets")
