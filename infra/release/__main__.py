@@ -17,13 +17,16 @@ from typing import TypeAlias
 
 from infra.cli import EXIT_USAGE, OneLineParser, error, run
 from infra.offline import stackfile
-from infra.release import deployed, status, steps
-from infra.release.errors import ReleaseError
+from infra.release import deployed, lock, status, steps
+from infra.release.errors import CheckFailed, ReleaseError
+from infra.release.rendering import settings_of
 from infra.release.run import run_step
 from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
 from infra.settings import ConfigError
 
 PROG = "python -m infra.release"
+#: The exit status when `verify`, `check` or the check after `promote --apply` finds a problem.
+EXIT_CHECK = 1
 Out = Callable[[str], None]
 
 DESCRIPTION = """\
@@ -71,12 +74,16 @@ def whole(low: int, high: int) -> Callable[[str], int]:
 
 
 def _status(args: argparse.Namespace, out: Out) -> int:
-    outputs = deployed.read_outputs(args.stack, args.outputs) if args.outputs else None
+    outputs = None
+    if args.outputs:
+        outputs = deployed.read_outputs(args.stack, args.outputs)
+        deployed.check_outputs(settings_of(args.stack), outputs)
     rows = status.statuses(args.stack, args.app, outputs)
     if args.json:
         out(json.dumps(status.as_json(args.stack, rows), indent=2))
     else:
-        for line in status.table(rows):
+        unknown = None if outputs is not None else "the outputs were not read"
+        for line in status.table(rows, unknown):
             out(line)
     return 0
 
@@ -90,17 +97,25 @@ def _start(args: argparse.Namespace, out: Out) -> int:
     return 0
 
 
+def _deployed(args: argparse.Namespace) -> deployed.Outputs | None:
+    """What is deployed, for a step that can do without: from --outputs, or from the CLI when
+    --apply needs it anyway."""
+    if args.outputs or args.apply:
+        return deployed.read_outputs(args.stack, args.outputs)
+    return None
+
+
 def _promote(args: argparse.Namespace, out: Out) -> int:
     if args.apply:
         verification = Verification(args.verify_requests)
         promote_and_verify(args.stack, args.app, args.outputs, verification, out)
     else:
-        run_step(steps.plan_promote(args.stack, args.app), False, out)
+        run_step(steps.plan_promote(args.stack, args.app, _deployed(args)), False, out)
     return 0
 
 
 def _rollback(args: argparse.Namespace, out: Out) -> int:
-    run_step(steps.plan_rollback(args.stack, args.app), args.apply, out)
+    run_step(steps.plan_rollback(args.stack, args.app, _deployed(args)), args.apply, out)
     return 0
 
 
@@ -117,9 +132,12 @@ def _verify(args: argparse.Namespace, out: Out) -> int:
 
 
 def _check(args: argparse.Namespace, out: Out) -> int:
-    problems = status.check(args.stack, deployed.read_outputs(args.stack, args.outputs))
+    outputs = deployed.read_outputs(args.stack, args.outputs)
+    problems = status.check(args.stack, outputs)
     for line in problems:
         out(f"unsafe: {line}")
+    if not outputs and not problems:
+        out(f"{args.stack}: nothing is deployed yet (its outputs are {{}}): nothing live to guard")
     out(f"{args.stack}: {'not safe to deploy' if problems else 'safe to deploy'}")
     return 1 if problems else 0
 
@@ -362,12 +380,23 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+#: The subcommands that edit the stack file: one at a time per stack (:mod:`.lock`).
+STEPS = ("start", "promote", "rollback", "finish")
+
+
 def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
     """Runs one subcommand; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
         stackfile.stack_file(args.stack)
-        code: int = args.func(args, out)
+        if args.command in STEPS:
+            command = f"{args.command} --stack {args.stack} --app {args.app}"
+            with lock.locked(args.stack, command + (" --apply" if args.apply else ""), out):
+                code: int = args.func(args, out)
+        else:
+            code = args.func(args, out)
+    except CheckFailed as err:
+        return error(str(err), EXIT_CHECK)
     except (ReleaseError, stackfile.StackFileError) as err:
         return error(str(err), EXIT_USAGE)
     except ConfigError as err:

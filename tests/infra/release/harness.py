@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -43,10 +44,26 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def up(project: Path, stack: str) -> Path:
-    """`pulumi up` + `pulumi stack output --json > FILE`, offline: the file the outputs would be."""
+    """`pulumi up` + `pulumi stack output --json > FILE`, offline: the file the outputs would be,
+    with the digests a registry gives (:func:`registry_digests`), never the mocks' own."""
     file = project / f"outputs-{stack}.json"
-    file.write_text(json.dumps(mocks.redact(rendering.render(stack).outputs)))
+    file.write_text(json.dumps(registry_digests(mocks.redact(rendering.render(stack).outputs))))
     return file
+
+
+def registry_digests(outputs: Outputs) -> Outputs:
+    """``outputs`` as a real deploy returns them: each built image by a digest of the registry's
+    (made from its repository and content tag, so an unchanged build keeps it, as under
+    `pulumi up`), which differs from the one the mocks make up. Pinned images stay as pinned."""
+    apps = outputs.get("apps") or {}
+    for entry in apps.values():
+        tags = entry.get("tags") or {}
+        for color, image in (entry.get("images") or {}).items():
+            repo, at, _digest = image.partition("@sha256:")
+            if at and color in tags:
+                made = hashlib.sha256(f"registry {repo}:{tags[color]}".encode()).hexdigest()
+                entry["images"][color] = f"{repo}@sha256:{made}"
+    return outputs
 
 
 def outputs(file: Path) -> Outputs:

@@ -34,7 +34,7 @@ def test_a_cutover_moves_traffic_then_waits(render_stack: Render) -> None:
     }
     (pause,) = pauses(before, after)
     assert (pause.how, pause.seconds, pause.line().split()[:2]) == (How.WAITS, 30, ["waits", "30s"])
-    assert resource_changes(before, after) == []
+    assert resource_changes(before, after) == [pause], "no other resource changes"
 
 
 def test_new_config_rolls_the_color_and_rechecks_it(render_stack: Render) -> None:

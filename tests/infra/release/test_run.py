@@ -13,7 +13,10 @@ from infra.release.run import run_step, show
 from tests.infra.release.harness import outputs, up
 
 
-def test_a_refused_step_prints_the_changes_and_writes_nothing(project: Path) -> None:
+def test_a_refused_step_prints_the_changes_and_writes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI", "true")
     path = project / "stacks/Pulumi.imageview.yaml"
     before = path.read_text()
     step = steps.plan_start("imageview", "imageview", outputs(up(project, "imageview")))
@@ -35,6 +38,7 @@ def test_a_step_writes_then_applies(project: Path, monkeypatch: pytest.MonkeyPat
         applied.append((stack, message, path.read_text()))
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
+    monkeypatch.setenv("PULUMI", "true")
     step = steps.plan_start("imageview", "imageview", outputs(up(project, "imageview")))
     lines: list[str] = []
     run_step(step, apply=True, out=lines.append)

@@ -8,7 +8,17 @@ from pathlib import Path
 from infra.release import status, steps
 from tests.infra.release.harness import DIGEST, deployed
 
-KEYS = {"app", "step", "next", "live", "candidate", "previous", "idle", "served"}
+KEYS = {
+    "app",
+    "step",
+    "next",
+    "live",
+    "candidate",
+    "previous",
+    "idle",
+    "served",
+    "allow_live_change",
+}
 
 
 def test_every_app_of_the_stack_is_one_row(project: Path) -> None:
@@ -62,11 +72,15 @@ def test_each_step_of_a_release_shows(project: Path) -> None:
         "blue",
     )
     lines = status.table([row])
-    assert lines[1].endswith("promoted: next finish or rollback") and "previous)" in lines[1]
+    assert lines[1].endswith("promoted, not applied: next promote --apply or rollback")
+    assert "previous)" in lines[1] and promoted["next"] == "promote"
     assert lines[2] == (
-        "DRIFT: imageview: the cluster serves blue, but the stack file says green is live: a step "
-        "was applied from a stack file that is not this one; merge its release PR (or pull)"
+        "DRIFT: imageview: NOT APPLIED: the stack file records the promote to green, but the "
+        "cluster still serves blue (its `pulumi up` did not finish): run `promote --apply` again, "
+        "or `rollback` to stay on blue"
     ), "the outputs are from before the promote was applied"
+    (row,) = status.statuses("imageview", None, deployed("imageview", "green"))
+    assert status.table([row])[1].endswith("promoted: next finish or rollback")
 
     steps.plan_finish("imageview", "imageview", deployed("imageview", "green"), None).file.write()
     (row,) = status.statuses("imageview", None, None)

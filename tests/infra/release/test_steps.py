@@ -59,7 +59,11 @@ def test_a_whole_release_of_imageview(project: Path) -> None:
 
     # finish: green pinned by digest (no object changes), blue scaled down after.
     changes = apply(steps.plan_finish("imageview", "imageview", outputs(third), None))
-    assert of(changes) == {("scales", "Deployment", "blue"), ("deletes", "Image", None)}, changes
+    assert of(changes) == {
+        ("scales", "Deployment", "blue"),
+        ("deletes", "Image", None),
+        ("updates", "Pause", None),
+    }, changes
     app = app_node(project, "imageview", "imageview")
     assert app["idleReplicas"] == 1 and "previous" not in app["release"]
     assert (
@@ -155,19 +159,19 @@ def test_a_start_that_would_touch_the_live_color_says_so(
 
 def test_each_step_refuses_in_its_own_terms() -> None:
     """What each step may change, asked of its refusal (the diff's side of the rule)."""
-    blue_rolls = Change("Deployment", "webserver-blue", How.ROLLS, "blue")
-    traffic = Change("Service", "webserver", How.MOVES_TRAFFIC, None)
-    green_rolls = Change("Deployment", "webserver-green", How.ROLLS, "green")
+    blue_rolls = Change("Deployment", "webserver-blue", How.ROLLS, "blue", app="a")
+    traffic = Change("Service", "webserver", How.MOVES_TRAFFIC, None, app="a")
+    green_rolls = Change("Deployment", "webserver-green", How.ROLLS, "green", app="a")
     start = steps.start_refusal("a", "blue", "green")
     assert start(green_rolls) is None
     assert "the live color blue (Deployment webserver-blue (blue) rolls)" in str(start(blue_rolls))
     assert "only `promote` does" in str(start(traffic))
-    promote = steps.traffic_only("promote", "s")
+    promote = steps.traffic_only("promote", "s", "a")
     assert promote(traffic) is None
     assert "a promote only moves traffic" in str(promote(green_rolls))
-    finish = steps.finish_refusal("s", "green", "blue")
-    assert finish(Change("Deployment", "webserver-blue", How.SCALES, "blue")) is None
-    assert finish(Change("Image", "imageview-green-image", How.DELETES, None)) is None
+    finish = steps.finish_refusal("s", "green", "blue", "a")
+    assert finish(Change("Deployment", "webserver-blue", How.SCALES, "blue", app="a")) is None
+    assert finish(Change("Image", "imageview-green-image", How.DELETES, None, app="a")) is None
     assert "a finish only pins the live color green" in str(finish(green_rolls))
 
 
@@ -190,7 +194,7 @@ def test_steps_out_of_order(project: Path) -> None:
         steps.plan_start("imageview", "imageview", drifted)
 
     apply(steps.plan_start("imageview", "imageview", first))
-    with pytest.raises(ReleaseError, match="green is the candidate of a release not promoted yet"):
+    with pytest.raises(ReleaseError, match="green is the candidate .of a release not promoted yet"):
         steps.plan_rollback("imageview", "imageview")
     with pytest.raises(ReleaseError, match="candidate green of imageview is not promoted yet"):
         steps.plan_finish("imageview", "imageview", first, None)

@@ -42,6 +42,7 @@ def test_promote_apply_checks_the_live_url_and_rolls_back(
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
     monkeypatch.setattr(deployed, "read_outputs", fake_outputs)
+    monkeypatch.setenv("PULUMI", "true")
     apply(steps.plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
     up(project, "imageview")
     lines: list[str] = []
@@ -94,7 +95,7 @@ def test_a_missing_text_or_answer_is_named(
 
 def test_verify_without_a_public_url_checks_nothing(project: Path, tmp_path: Path) -> None:
     file = tmp_path / "outputs.json"
-    file.write_text('{"apps": {"imageview": {"url": ""}}}')
+    file.write_text('{"apps": {"imageview": {"url": "", "active_color": "blue", "images": {}}}}')
     lines: list[str] = []
     assert verify("imageview", "imageview", file, QUICK, lines.append) is True
     assert lines == ["not verified: imageview has no public URL (a ClusterIP or local Service)"]
