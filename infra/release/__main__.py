@@ -127,7 +127,8 @@ def _finish(args: argparse.Namespace, out: Out) -> int:
 
 
 def _verify(args: argparse.Namespace, out: Out) -> int:
-    answered = verify(args.stack, args.app, args.outputs, Verification(args.requests), out)
+    v = Verification(args.requests, timeout_s=args.timeout)
+    answered = verify(args.stack, args.app, args.outputs, v, out)
     return 0 if answered else 1
 
 
@@ -342,6 +343,14 @@ def _add_verify(sub: Subparsers) -> None:
         metavar="N",
         help=f"requests, 1 s apart, that must all answer as expected (1-{MAX_REQUESTS}, "
         "default 10)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=whole(1, 600),
+        default=5,
+        metavar="S",
+        help="seconds one request may take in all: connecting, the headers and the whole body "
+        "(1-600, default 5); a redirect is never followed",
     )
 
 

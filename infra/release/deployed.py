@@ -223,9 +223,15 @@ def pulumi_up(stack: str, message: str) -> None:
     pulumi = _pulumi("or leave out --apply and run `pulumi up` yourself")
     result = run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message])
     if result.returncode != 0:
+        how = (
+            f"was killed (signal {-result.returncode})"
+            if result.returncode < 0
+            else f"failed (exit {result.returncode}; its output is above)"
+        )
         raise ReleaseError(
-            f"pulumi up failed (exit {result.returncode}; its output is above); the stack file "
-            f"already records the step: fix the cause, then run `pulumi up --stack {stack}`"
+            f"pulumi up {how}; the stack file already records the step, and what the cluster "
+            f"runs is unknown (`status --stack {stack} --outputs FILE` shows it): fix the cause, "
+            f"then run `pulumi up --stack {stack}` (or the step with --apply again)"
         )
 
 
