@@ -55,8 +55,13 @@ if the release misbehaves (before finish, or after while blue still runs it):
   {PROG} rollback --stack S --app A --apply
       traffic back to blue
 
-exit status: 0 done; 1 `verify` or `check` found a problem; 2 refused or bad
-input (one line; nothing written); 130 interrupted (the line says what was done)"""
+one step at a time per stack: a step holds stacks/.Pulumi.STACK.yaml.lock until
+its `pulumi up` ends; a second one is refused, naming the holder
+
+exit status: 0 done; 1 `verify` or `check` found a problem, or the live check
+after `promote --apply` failed (rolled back) or could not run (traffic moved,
+unverified); 2 refused or bad input (one line; nothing written, unless the line
+says what was); 130 interrupted (the line says what was done)"""
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:
@@ -208,7 +213,9 @@ def _add_status(sub: Subparsers) -> None:
         details=(
             "One table: the live color and what it runs, the candidate, the idle color, and the "
             "step of the release with the next one. With --outputs, a cluster that serves another "
-            "color than the stack file says is shown too."
+            "color than the stack file says is shown too (a promote not applied, above all); "
+            "without, what the cluster serves is said to be unknown. An app whose "
+            "release.allowLiveChange is on gets a WARNING line."
         ),
         func=_status,
     )
@@ -242,13 +249,14 @@ def _add_start(sub: Subparsers) -> None:
         "--source",
         metavar="DIR",
         help="the candidate builds from this folder under apps/ (holding a Dockerfile), e.g. "
-        "apps/imageview/green",
+        "apps/imageview/green; an absolute path inside the repository is stored relative",
     )
     what.add_argument(
         "--image",
         metavar="REF",
         help="the candidate runs this image instead of building one, by digest "
-        "(registry/name@sha256:<64 hex>)",
+        "(registry/name@sha256:<64 hex>; the local platform also takes its name:src-<12 hex> "
+        "tags)",
     )
     p.add_argument(
         "--set",
@@ -256,7 +264,8 @@ def _add_start(sub: Subparsers) -> None:
         default=[],
         metavar="PATH=VALUE",
         help="also set a config value as `pulumi config set --path PATH VALUE` would, e.g. "
-        "apps.kubia.colors.green.env.V=2; repeatable; only what the candidate reads may change",
+        "apps.kubia.colors.green.env.V=2; repeatable; only what the candidate reads may change "
+        "(never apps.APP.release: the steps write it)",
     )
     _apply(p)
 
@@ -269,7 +278,10 @@ def _add_promote(sub: Subparsers) -> None:
         details=(
             "The candidate must be what `start` recorded (what `pulumi up` checked). The live "
             "color becomes the previous one, kept unchanged for a rollback until `finish`. With "
-            "--apply, the live URL is checked afterwards and a failure rolls back by itself."
+            "--apply, the live URL is checked afterwards: a failure rolls back by itself, and a "
+            "check that cannot run exits 1 saying traffic moved unverified. A promote the stack "
+            "file records but the cluster does not serve (its `pulumi up` did not finish) is "
+            "taken again."
         ),
         func=_promote,
     )
@@ -291,9 +303,9 @@ def _add_rollback(sub: Subparsers) -> None:
         "rollback",
         summary="move traffic back to the previous color",
         details=(
-            "Before `finish`, to the previous color (the color traffic leaves becomes the "
-            "candidate again); after it, to the idle color while it still runs the release "
-            "before."
+            "Before `finish`, to the previous color; after it, to the idle color while it still "
+            "runs the release before. Either way the color traffic leaves becomes the candidate "
+            "again: `promote` re-releases it, and a second rollback is refused."
         ),
         func=_rollback,
     )
@@ -360,8 +372,10 @@ def _add_check(sub: Subparsers) -> None:
         "check",
         summary="exit 1 when deploying the stack could change a live color in place",
         details=(
-            "For every deployed app: a release must be recorded, and the cluster must serve and "
-            "run what the stack file records. The deploy workflow runs it before `pulumi up`."
+            "For every deployed app: a release must be recorded, release.allowLiveChange must be "
+            "off, and the cluster must serve and run what the stack file records. Outputs it "
+            "cannot read or trust (nothing printed, not JSON, another stack's) are an error, "
+            "never 'safe'. The deploy workflow runs it before `pulumi up`."
         ),
         func=_check,
     )
