@@ -61,6 +61,7 @@ def run_step(step: Step, apply: bool, out: Callable[[str], None]) -> None:
         step.file.write()
         out(f"wrote {step.file.path}")
     else:
-        out(f"{step.file.path} records it already: nothing to write")
+        applies = "" if apply else f"; `pulumi up --stack {step.stack}` applies it"
+        out(f"{step.file.path} records it already: nothing to write{applies}")
     if apply:
         deployed.pulumi_up(step.stack, step.summary)
