@@ -50,7 +50,7 @@ class Stage(StrEnum):
     UNRELEASED = "unreleased"
     """No release recorded: the live color is not protected yet."""
     STARTED = "started"
-    """A candidate is recorded (by ``start``, or by a rollback before ``finish``)."""
+    """A candidate is recorded (by ``start``, or by a rollback: the color traffic left)."""
     PROMOTED = "promoted"
     """Traffic is on the candidate; the previous color is kept for a rollback."""
     FINISHED = "finished"

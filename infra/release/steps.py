@@ -212,8 +212,9 @@ def start_refusal(
         if change.app != app:
             return (
                 f"it would change {_whose(change, known)}, and a start of {app} changes only "
-                f"{app}'s idle color {idle}: undo that part of the --set (another app is "
-                "released with its own start; the stack itself with a reviewed `pulumi up`)"
+                f"{app}'s idle color {idle}: leave that out of the start (another app is released "
+                "with its own start, the stack itself with a reviewed `pulumi up`); if the stack "
+                "file or apps/ holds it already, deploy or undo it first"
             )
         if change.kind == "Image":
             return _start_image(change, app, idle)
