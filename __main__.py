@@ -18,14 +18,14 @@ for app in settings.apps.values():
         app.name,
         BlueGreenAppArgs(
             app=app,
-            images=images,
+            images=images.refs,
             secret_values=settings.secrets.by_color(app.name),
             smoke_image=smoke,
             await_load_balancer=platform.has_load_balancers,
         ),
         opts=pulumi.ResourceOptions(providers=[platform.kubernetes]),
     )
-    apps[app.name] = {**workload.summary, "images": images}
+    apps[app.name] = {**workload.summary, "images": images.refs, "tags": images.tags}
 
 for key, value in platform.exports.items():
     pulumi.export(key, value)

@@ -107,7 +107,19 @@ class AppImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref, "tag": self.tag})
 
 
-def color_images(app: AppSettings, destination: ImageDestination) -> dict[Color, pulumi.Input[str]]:
+@dataclass(frozen=True)
+class ColorImages:
+    """What each color of an app runs, and what the built ones were built from."""
+
+    refs: dict[Color, pulumi.Input[str]]
+    """The image each color runs (a stack output, ``apps.<app>.images``)."""
+    tags: dict[Color, pulumi.Output[str]]
+    """The content tag of the build each color built from source runs (a stack output,
+    ``apps.<app>.tags``); a pinned color has none. With the digest beside it, the release tool
+    knows which build a deployed digest came from (:mod:`infra.release.deployed`)."""
+
+
+def color_images(app: AppSettings, destination: ImageDestination) -> ColorImages:
     """The image each color of ``app`` runs: its pinned reference, or the image built from its
     source folder. Colors that share a folder share one build; a pinned color builds nothing
     (that is how the live color keeps the previous release)."""
@@ -117,14 +129,16 @@ def color_images(app: AppSettings, destination: ImageDestination) -> dict[Color,
         if source is not None and app.colors[color].image is None:
             by_source.setdefault(source, []).append(color)
     images: dict[Color, pulumi.Input[str]] = {}
+    tags: dict[Color, pulumi.Output[str]] = {}
     for source, colors in by_source.items():
         image = _build(naming.image_build(app.name, source), source, app.name, destination)
         images.update(dict.fromkeys(colors, image.ref))
+        tags.update(dict.fromkeys(colors, image.tag))
     for color in COLORS:
         pinned = app.colors[color].image
         if pinned:
             images[color] = pinned
-    return images
+    return ColorImages(refs=images, tags=tags)
 
 
 def smoke_image(

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,10 +145,19 @@ class Invoked:
 
 
 class CloudMocks(Mocks):
-    """Computes the outputs GCP, Docker and Kubernetes would return."""
+    """Computes the outputs GCP, Docker and Kubernetes would return.
 
-    def __init__(self, project: str = "mock-project") -> None:
+    ``deployed`` maps an image name (``repo:<content tag>``) to the digest a registry gave that
+    build when it was deployed (``repo@sha256:…``): an image built from the same inputs gets that
+    digest, as an unchanged build keeps its digest under ``pulumi up``; any other build gets a
+    digest made up from its inputs, so a changed build always gets a new one.
+    """
+
+    def __init__(
+        self, project: str = "mock-project", deployed: Mapping[str, str] | None = None
+    ) -> None:
         self.project = project
+        self.deployed = dict(deployed or {})
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
@@ -159,7 +169,8 @@ class CloudMocks(Mocks):
             repo = (
                 image_name.rsplit(":", 1)[0] if ":" in image_name.rsplit("/", 1)[-1] else image_name
             )
-            state["repoDigest"] = f"{repo}@sha256:{_digest(image_name, state.get('build'))}"
+            made_up = f"{repo}@sha256:{_digest(image_name, state.get('build'))}"
+            state["repoDigest"] = self.deployed.get(image_name, made_up)
         elif typ == "gcp:serviceaccount/account:Account":
             project = state.get("project", self.project)
             state["email"] = f"{state['accountId']}@{project}.iam.gserviceaccount.com"
@@ -253,9 +264,15 @@ _loop: asyncio.AbstractEventLoop | None = None
 
 
 def install(
-    stack: str, *, preview: bool, project: str, gcp_project: str = "mock-project"
+    stack: str,
+    *,
+    preview: bool,
+    project: str,
+    gcp_project: str = "mock-project",
+    deployed_images: Mapping[str, str] | None = None,
 ) -> RecordingMonitor:
     """Points the Pulumi runtime at fresh mocks; returns the monitor that records registrations.
+    ``deployed_images``: the digests deployed builds have (:class:`CloudMocks`).
 
     One event loop for the session (Python 3.12+ warns when ``set_mocks`` has to make one). It
     lives as long as the process: the mock monitor gives each executor thread a loop of its own
@@ -265,7 +282,7 @@ def install(
     if _loop is None:
         _loop = asyncio.new_event_loop()
     asyncio.set_event_loop(_loop)
-    monitor = RecordingMonitor(CloudMocks(gcp_project))
+    monitor = RecordingMonitor(CloudMocks(gcp_project, deployed_images))
     reset_root_stack()
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor

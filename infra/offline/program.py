@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import runpy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,10 +105,15 @@ def run(
     preview: bool = False,
     staging: Path | None = None,
     program: Callable[[], None] | None = None,
+    deployed_images: Mapping[str, str] | None = None,
 ) -> Render:
     """Runs ``program`` (default: ``__main__.py``) under mocks with ``config``; raises what the
-    program raises (a bad config: :class:`~infra.settings.ConfigError`, nothing registered)."""
-    monitor = mocks.install(config.stack, preview=preview, project=PROJECT)
+    program raises (a bad config: :class:`~infra.settings.ConfigError`, nothing registered).
+    ``deployed_images`` maps the image name of a deployed build (``repo:<content tag>``) to its
+    deployed digest, which a build of the same name then gets (:class:`~.mocks.CloudMocks`)."""
+    monitor = mocks.install(
+        config.stack, preview=preview, project=PROJECT, deployed_images=deployed_images
+    )
     outputs: dict[str, Any] = {}
     body = program or functools.partial(runpy.run_path, str(PROGRAM), run_name="__pulumi_program__")
 

@@ -17,13 +17,16 @@ from typing import TypeAlias
 
 from infra.cli import EXIT_USAGE, OneLineParser, error, run
 from infra.offline import stackfile
-from infra.release import deployed, status, steps
-from infra.release.errors import ReleaseError
+from infra.release import deployed, lock, status, steps
+from infra.release.errors import CheckFailed, ReleaseError
+from infra.release.rendering import settings_of
 from infra.release.run import run_step
 from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
 from infra.settings import ConfigError
 
 PROG = "python -m infra.release"
+#: The exit status when `verify`, `check` or the check after `promote --apply` finds a problem.
+EXIT_CHECK = 1
 Out = Callable[[str], None]
 
 DESCRIPTION = """\
@@ -52,8 +55,13 @@ if the release misbehaves (before finish, or after while blue still runs it):
   {PROG} rollback --stack S --app A --apply
       traffic back to blue
 
-exit status: 0 done; 1 `verify` or `check` found a problem; 2 refused or bad
-input (one line; nothing written); 130 interrupted (the line says what was done)"""
+one step at a time per stack: a step holds stacks/.Pulumi.STACK.yaml.lock until
+its `pulumi up` ends; a second one is refused, naming the holder
+
+exit status: 0 done; 1 `verify` or `check` found a problem, or the live check
+after `promote --apply` failed (rolled back) or could not run (traffic moved,
+unverified); 2 refused or bad input (one line; nothing written, unless the line
+says what was); 130 interrupted (the line says what was done)"""
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:
@@ -71,12 +79,16 @@ def whole(low: int, high: int) -> Callable[[str], int]:
 
 
 def _status(args: argparse.Namespace, out: Out) -> int:
-    outputs = deployed.read_outputs(args.stack, args.outputs) if args.outputs else None
+    outputs = None
+    if args.outputs:
+        outputs = deployed.read_outputs(args.stack, args.outputs)
+        deployed.check_outputs(settings_of(args.stack), outputs)
     rows = status.statuses(args.stack, args.app, outputs)
     if args.json:
         out(json.dumps(status.as_json(args.stack, rows), indent=2))
     else:
-        for line in status.table(rows):
+        unknown = None if outputs is not None else "the outputs were not read"
+        for line in status.table(rows, unknown):
             out(line)
     return 0
 
@@ -90,17 +102,25 @@ def _start(args: argparse.Namespace, out: Out) -> int:
     return 0
 
 
+def _deployed(args: argparse.Namespace) -> deployed.Outputs | None:
+    """What is deployed, for a step that can do without: from --outputs, or from the CLI when
+    --apply needs it anyway."""
+    if args.outputs or args.apply:
+        return deployed.read_outputs(args.stack, args.outputs)
+    return None
+
+
 def _promote(args: argparse.Namespace, out: Out) -> int:
     if args.apply:
         verification = Verification(args.verify_requests)
         promote_and_verify(args.stack, args.app, args.outputs, verification, out)
     else:
-        run_step(steps.plan_promote(args.stack, args.app), False, out)
+        run_step(steps.plan_promote(args.stack, args.app, _deployed(args)), False, out)
     return 0
 
 
 def _rollback(args: argparse.Namespace, out: Out) -> int:
-    run_step(steps.plan_rollback(args.stack, args.app), args.apply, out)
+    run_step(steps.plan_rollback(args.stack, args.app, _deployed(args)), args.apply, out)
     return 0
 
 
@@ -112,14 +132,18 @@ def _finish(args: argparse.Namespace, out: Out) -> int:
 
 
 def _verify(args: argparse.Namespace, out: Out) -> int:
-    answered = verify(args.stack, args.app, args.outputs, Verification(args.requests), out)
+    v = Verification(args.requests, timeout_s=args.timeout)
+    answered = verify(args.stack, args.app, args.outputs, v, out)
     return 0 if answered else 1
 
 
 def _check(args: argparse.Namespace, out: Out) -> int:
-    problems = status.check(args.stack, deployed.read_outputs(args.stack, args.outputs))
+    outputs = deployed.read_outputs(args.stack, args.outputs)
+    problems = status.check(args.stack, outputs)
     for line in problems:
         out(f"unsafe: {line}")
+    if not outputs and not problems:
+        out(f"{args.stack}: nothing is deployed yet (its outputs are {{}}): nothing live to guard")
     out(f"{args.stack}: {'not safe to deploy' if problems else 'safe to deploy'}")
     return 1 if problems else 0
 
@@ -189,7 +213,9 @@ def _add_status(sub: Subparsers) -> None:
         details=(
             "One table: the live color and what it runs, the candidate, the idle color, and the "
             "step of the release with the next one. With --outputs, a cluster that serves another "
-            "color than the stack file says is shown too."
+            "color than the stack file says is shown too (a promote not applied, above all); "
+            "without, what the cluster serves is said to be unknown. An app whose "
+            "release.allowLiveChange is on gets a WARNING line."
         ),
         func=_status,
     )
@@ -223,13 +249,14 @@ def _add_start(sub: Subparsers) -> None:
         "--source",
         metavar="DIR",
         help="the candidate builds from this folder under apps/ (holding a Dockerfile), e.g. "
-        "apps/imageview/green",
+        "apps/imageview/green; an absolute path inside the repository is stored relative",
     )
     what.add_argument(
         "--image",
         metavar="REF",
         help="the candidate runs this image instead of building one, by digest "
-        "(registry/name@sha256:<64 hex>)",
+        "(registry/name@sha256:<64 hex>; the local platform also takes its name:src-<12 hex> "
+        "tags)",
     )
     p.add_argument(
         "--set",
@@ -237,7 +264,8 @@ def _add_start(sub: Subparsers) -> None:
         default=[],
         metavar="PATH=VALUE",
         help="also set a config value as `pulumi config set --path PATH VALUE` would, e.g. "
-        "apps.kubia.colors.green.env.V=2; repeatable; only what the candidate reads may change",
+        "apps.kubia.colors.green.env.V=2; repeatable; only what the candidate reads may change "
+        "(never apps.APP.release: the steps write it)",
     )
     _apply(p)
 
@@ -250,7 +278,10 @@ def _add_promote(sub: Subparsers) -> None:
         details=(
             "The candidate must be what `start` recorded (what `pulumi up` checked). The live "
             "color becomes the previous one, kept unchanged for a rollback until `finish`. With "
-            "--apply, the live URL is checked afterwards and a failure rolls back by itself."
+            "--apply, the live URL is checked afterwards: a failure rolls back by itself, and a "
+            "check that cannot run exits 1 saying traffic moved unverified. A promote the stack "
+            "file records but the cluster does not serve (its `pulumi up` did not finish) is "
+            "taken again."
         ),
         func=_promote,
     )
@@ -272,9 +303,9 @@ def _add_rollback(sub: Subparsers) -> None:
         "rollback",
         summary="move traffic back to the previous color",
         details=(
-            "Before `finish`, to the previous color (the color traffic leaves becomes the "
-            "candidate again); after it, to the idle color while it still runs the release "
-            "before."
+            "Before `finish`, to the previous color; after it, to the idle color while it still "
+            "runs the release before. Either way the color traffic leaves becomes the candidate "
+            "again: `promote` re-releases it, and a second rollback is refused."
         ),
         func=_rollback,
     )
@@ -325,6 +356,14 @@ def _add_verify(sub: Subparsers) -> None:
         help=f"requests, 1 s apart, that must all answer as expected (1-{MAX_REQUESTS}, "
         "default 10)",
     )
+    p.add_argument(
+        "--timeout",
+        type=whole(1, 600),
+        default=5,
+        metavar="S",
+        help="seconds one request may take in all: connecting, the headers and the whole body "
+        "(1-600, default 5); a redirect is never followed",
+    )
 
 
 def _add_check(sub: Subparsers) -> None:
@@ -333,8 +372,10 @@ def _add_check(sub: Subparsers) -> None:
         "check",
         summary="exit 1 when deploying the stack could change a live color in place",
         details=(
-            "For every deployed app: a release must be recorded, and the cluster must serve and "
-            "run what the stack file records. The deploy workflow runs it before `pulumi up`."
+            "For every deployed app: a release must be recorded, release.allowLiveChange must be "
+            "off, and the cluster must serve and run what the stack file records. Outputs it "
+            "cannot read or trust (nothing printed, not JSON, another stack's) are an error, "
+            "never 'safe'. The deploy workflow runs it before `pulumi up`."
         ),
         func=_check,
     )
@@ -362,12 +403,23 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+#: The subcommands that edit the stack file: one at a time per stack (:mod:`.lock`).
+STEPS = ("start", "promote", "rollback", "finish")
+
+
 def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
     """Runs one subcommand; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
         stackfile.stack_file(args.stack)
-        code: int = args.func(args, out)
+        if args.command in STEPS:
+            command = f"{args.command} --stack {args.stack} --app {args.app}"
+            with lock.locked(args.stack, command + (" --apply" if args.apply else ""), out):
+                code: int = args.func(args, out)
+        else:
+            code = args.func(args, out)
+    except CheckFailed as err:
+        return error(str(err), EXIT_CHECK)
     except (ReleaseError, stackfile.StackFileError) as err:
         return error(str(err), EXIT_USAGE)
     except ConfigError as err:

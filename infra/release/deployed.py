@@ -9,20 +9,26 @@ Reading fails closed: a CLI that fails, hangs or prints something else is an err
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra import pulumi_cli
+from infra import build_context, pulumi_cli
 from infra.cli import uninterrupted
 from infra.paths import ROOT
 from infra.release.errors import ReleaseError
-from infra.settings import Color
+from infra.settings import COLORS, Color, GkeTarget, Settings
 
 #: A stack's outputs, as ``pulumi stack output --json`` prints them.
 Outputs = dict[str, Any]
 #: How long ``pulumi up`` and ``pulumi stack output`` may take, in seconds.
 PULUMI_TIMEOUT_S = 3600
+#: An image by digest, as a pushed build or a pin names it.
+DIGEST_REF = re.compile(r"(?P<repo>[a-z0-9][^@\s]*)@sha256:[0-9a-f]{64}")
+#: The content tag a build is made as (:func:`infra.build_context.tag`).
+CONTENT_TAG = re.compile(r"src-[0-9a-f]{12}")
 
 
 def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
@@ -46,8 +52,15 @@ def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
                 f"pulumi stack output failed: {last}; fix that (`pulumi login`, the stack's "
                 "name), or pass --outputs FILE"
             )
+        if not result.stdout.strip():
+            # `pulumi stack output --json` prints `{}` for a stack without outputs; nothing at
+            # all is a CLI that did not do its job, never "nothing deployed".
+            raise ReleaseError(
+                "pulumi stack output printed nothing (not even {}); check the CLI ($PULUMI) and "
+                "the stack, or pass --outputs FILE"
+            )
         try:
-            data = json.loads(result.stdout or "{}")
+            data = json.loads(result.stdout)
         except ValueError:
             raise ReleaseError(
                 "pulumi stack output did not print JSON; pass --outputs FILE instead"
@@ -58,6 +71,54 @@ def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
             "prints"
         )
     return data
+
+
+def check_outputs(settings: Settings, outputs: Outputs) -> None:
+    """Refuses outputs a step cannot trust: not this project's, another stack's (another
+    cluster, or none of its apps), or an app entry that is not what the program exports. ``{}``
+    is a stack never deployed, and passes."""
+    stack = settings.stack
+    make = f"pass the file `pulumi stack output --json --stack {stack}` prints"
+    if not outputs:
+        return
+    apps = outputs.get("apps")
+    if not isinstance(apps, dict):
+        raise ReleaseError(
+            f"the outputs have no apps, so they are not the outputs of stack {stack} of this "
+            f"project: {make}"
+        )
+    target = settings.target
+    cluster = outputs.get("cluster_name")
+    if isinstance(target, GkeTarget) and cluster is not None and cluster != target.cluster.name:
+        raise ReleaseError(
+            f"the outputs are of cluster {cluster!r}, and stack {stack} deploys cluster "
+            f"{target.cluster.name!r}: outputs of another stack? {make}"
+        )
+    if apps and not set(apps) & set(settings.apps):
+        raise ReleaseError(
+            f"the outputs name apps {', '.join(sorted(apps))}, and stack {stack} has none of "
+            f"them ({', '.join(settings.apps)}): outputs of another stack? {make}"
+        )
+    for name, entry in apps.items():
+        images = entry.get("images") if isinstance(entry, dict) else None
+        if (
+            not isinstance(entry, dict)
+            or entry.get("active_color") not in COLORS
+            or not isinstance(images, dict)
+            or not all(c in COLORS and isinstance(i, str) and i for c, i in images.items())
+        ):
+            raise ReleaseError(
+                f"the outputs of {name} are not what the program exports (active_color blue or "
+                f"green, images by color): {make}"
+            )
+        if isinstance(target, GkeTarget):
+            for color, image in images.items():
+                if not DIGEST_REF.fullmatch(image):
+                    raise ReleaseError(
+                        f"the outputs name {name}'s {color} image {image!r}, not by digest "
+                        f"(repo@sha256:<64 hex>), and a GKE stack runs its images by digest: "
+                        f"{make}"
+                    )
 
 
 def deployed_app(outputs: Outputs, app: str) -> dict[str, Any] | None:
@@ -84,14 +145,93 @@ def live_image(stack: str, outputs: Outputs, app: str, color: Color) -> str:
     return image
 
 
+@dataclass(frozen=True)
+class DeployedImages:
+    """The digest each deployed build has, for the offline renders of a step (image name,
+    ``repo:<content tag>`` → ``repo@sha256:…``; :class:`infra.offline.mocks.CloudMocks`)."""
+
+    before: dict[str, str]
+    """For the render of the stack file as it is: what is deployed. A color built from source
+    runs the digest the outputs give it, whichever sources it was built from."""
+    after: dict[str, str]
+    """For the render after the step: only a build of the very sources a color was deployed
+    from keeps its digest (what ``pulumi up`` does); any other build gets a new one."""
+    assumed: tuple[str, ...] = ()
+    """The colors (``kubia's blue``) whose outputs do not say what their image was built from
+    (a deploy from before the program exported ``apps.<app>.tags``): their current sources are
+    taken for it."""
+
+    def note(self) -> str | None:
+        """One line about :attr:`assumed`, when there are any."""
+        if not self.assumed:
+            return None
+        return (
+            f"note: the outputs do not say which sources {', '.join(self.assumed)} were built "
+            "from (a deploy from before apps.<app>.tags was exported), so this assumes the "
+            "current sources; the next `pulumi up` records them"
+        )
+
+
+def deployed_images(settings: Settings, outputs: Outputs) -> DeployedImages:
+    """Which digest each build gets in the renders of a step on ``settings`` (the stack file
+    before the step), from what ``outputs`` say each color runs and was built from. Images
+    that are not by digest (the local platform's ``name:tag``) need nothing: they name their
+    build themselves."""
+    exact: dict[str, str] = {}
+    current: dict[str, str] = {}
+    untagged: dict[str, str] = {}
+    assumed: list[str] = []
+    for app in settings.apps.values():
+        entry = deployed_app(outputs, app.name)
+        if entry is None:
+            continue
+        images = entry.get("images")
+        images = images if isinstance(images, dict) else {}
+        tags = entry.get("tags")
+        live = app.active_color
+        # The live color first: two colors that disagree on one build's digest keep the live's.
+        for color in sorted(COLORS, key=lambda c: c != live):
+            image = images.get(color)
+            found = DIGEST_REF.fullmatch(image) if isinstance(image, str) else None
+            if found is None or not isinstance(image, str):
+                continue
+            repo = found["repo"]
+            tag = tags.get(color) if isinstance(tags, dict) else None
+            if isinstance(tag, str) and CONTENT_TAG.fullmatch(tag):
+                exact.setdefault(f"{repo}:{tag}", image)
+            spec = app.colors[color]
+            if spec.image is not None or spec.source is None:
+                continue
+            name = f"{repo}:{build_context.tag(spec.source)}"
+            current.setdefault(name, image)
+            if not isinstance(tags, dict):
+                untagged.setdefault(name, image)
+                assumed.append(f"{app.name}'s {color}")
+    return DeployedImages(
+        before={**current, **exact}, after={**untagged, **exact}, assumed=tuple(assumed)
+    )
+
+
+def pulumi_cli_or_refuse() -> None:
+    """Refuses ``--apply`` before anything is written when there is no Pulumi CLI to apply
+    with."""
+    _pulumi("or leave out --apply and run `pulumi up` yourself; nothing written")
+
+
 def pulumi_up(stack: str, message: str) -> None:
     """``pulumi up --yes`` of the stack, its output shown as it runs."""
     pulumi = _pulumi("or leave out --apply and run `pulumi up` yourself")
     result = run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message])
     if result.returncode != 0:
+        how = (
+            f"was killed (signal {-result.returncode})"
+            if result.returncode < 0
+            else f"failed (exit {result.returncode}; its output is above)"
+        )
         raise ReleaseError(
-            f"pulumi up failed (exit {result.returncode}; its output is above); the stack file "
-            f"already records the step: fix the cause, then run `pulumi up --stack {stack}`"
+            f"pulumi up {how}; the stack file already records the step, and what the cluster "
+            f"runs is unknown (`status --stack {stack} --outputs FILE` shows it): fix the cause, "
+            f"then run `pulumi up --stack {stack}` (or the step with --apply again)"
         )
 
 

@@ -42,7 +42,8 @@ class StackFile:
         self.yaml.preserve_quotes = True
         self.yaml.width = NO_WRAP
         try:
-            document = self.yaml.load(stackfile.stack_text(stack)) or CommentedMap()
+            self.read = stackfile.stack_text(stack)
+            document = self.yaml.load(self.read) or CommentedMap()
         except (OSError, UnicodeDecodeError, YAMLError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ReleaseError(
@@ -91,9 +92,24 @@ class StackFile:
         self.yaml.dump(self.document, out)
         return out.getvalue()
 
+    def changed(self) -> bool:
+        """True when the edited document differs from the file as it was read."""
+        return self.text() != self.read
+
     def write(self) -> None:
-        """Replaces the stack file whole (a temporary file renamed over it): never half written."""
+        """Replaces the stack file whole (a temporary file renamed over it): never half written.
+        A file that changed since it was read (an editor, a pull) is left as it is: writing over
+        it would lose that change."""
         text = self.text()
+        try:
+            now = stackfile.read_text(self.path, "stack file")  # read as __init__ read it
+        except stackfile.StackFileError:
+            now = None
+        if now != self.read:
+            raise ReleaseError(
+                f"{self.path.name} changed since this step read it (another edit, a pull); "
+                "nothing written: run the step again on the file as it is now"
+            )
         with uninterrupted(f"{self.path.name} was written"):
             temporary = self.path.with_name(f".{self.path.name}.writing")
             try:
@@ -106,6 +122,7 @@ class StackFile:
                     f"cannot write {self.path.name}: {problem}; it is unchanged, run the step "
                     "again once it can be written"
                 ) from None
+        self.read = text
 
 
 def child(node: CommentedMap, *keys: str) -> CommentedMap:

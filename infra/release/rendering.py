@@ -4,6 +4,7 @@ run offline on the stack file (or on a step's edit of it, before it is written).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from infra.cli import scratch_dir
 from infra.config import parse
@@ -36,9 +37,12 @@ def settings_of(stack: str, text: str | None = None) -> Settings:
     return parse(values, stack, secrets)
 
 
-def render(stack: str, text: str | None = None) -> program.Render:
-    """The real program offline, on the stack file (or ``text`` in its place)."""
-    return program.run(merged(stack, text))
+def render(
+    stack: str, text: str | None = None, images: Mapping[str, str] | None = None
+) -> program.Render:
+    """The real program offline, on the stack file (or ``text`` in its place); ``images``: the
+    digests deployed builds have (:class:`infra.release.deployed.DeployedImages`)."""
+    return program.run(merged(stack, text), deployed_images=images)
 
 
 def app_of(settings: Settings, name: str) -> AppSettings:

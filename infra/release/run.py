@@ -1,6 +1,12 @@
 """Running a step: render the stack before and after, print what ``pulumi up`` will change, refuse
 (writing nothing) a step that would change what it must not, else write the stack file and, with
-``--apply``, run ``pulumi up``."""
+``--apply``, run ``pulumi up``.
+
+"Before" is what is deployed: the stack file (or, for a step recorded but not applied, the file as
+it was before it) with each build given the digest the outputs say it runs; "after" is the edited
+file, where only a build of the very sources deployed keeps its digest
+(:class:`infra.release.deployed.DeployedImages`).
+"""
 
 from __future__ import annotations
 
@@ -17,15 +23,16 @@ from infra.settings import ConfigError
 
 def show(step: Step) -> tuple[list[Change], list[str]]:
     """Renders before and after; returns every change and why the step may not make some."""
+    images = step.images
     try:
-        before = render(step.stack)
+        before = render(step.stack, step.before, images.before if images else None)
     except (ConfigError, StackFileError) as err:
         raise ReleaseError(
             f"the stack file is refused as it is now ({err}); fix it, then run the {step.name} "
             "again"
         ) from None
     try:
-        after = render(step.stack, step.file.text())
+        after = render(step.stack, step.file.text(), images.after if images else None)
     except ConfigError as err:
         raise ReleaseError(
             f"the {step.name} would give a config the program refuses ({err}); nothing written: "
@@ -37,15 +44,24 @@ def show(step: Step) -> tuple[list[Change], list[str]]:
 
 def run_step(step: Step, apply: bool, out: Callable[[str], None]) -> None:
     """Shows the step, writes the stack file unless it is refused, then ``pulumi up`` with
-    ``apply``."""
+    ``apply`` (whose CLI must be there before anything is written)."""
+    if apply:
+        deployed.pulumi_cli_or_refuse()
     changes, refusals = show(step)
     out(step.summary)
-    out("pulumi up will:" if changes else "pulumi up will change no Kubernetes object")
+    note = step.images.note() if step.images else None
+    if note:
+        out(note)
+    out("pulumi up will:" if changes else "pulumi up will change nothing")
     for change in changes:
         out(change.line())
     if refusals:
         raise ReleaseError(f"{step.name} refused, nothing written: {refusals[0]}")
-    step.file.write()
-    out(f"wrote {step.file.path}")
+    if step.file.changed():
+        step.file.write()
+        out(f"wrote {step.file.path}")
+    else:
+        applies = "" if apply else f"; `pulumi up --stack {step.stack}` applies it"
+        out(f"{step.file.path} records it already: nothing to write{applies}")
     if apply:
         deployed.pulumi_up(step.stack, step.summary)

@@ -15,12 +15,16 @@ when it does not stay compatible)::
                "candidate": {"color": "green", "image": "src-...", "config": "<64 hex>"} | null,
                "previous": {"color": ..., "image": ..., "config": ...} | null,
                "idle": {"color": "green", "image": "src-...", "replicas": 1},
-               "served": "blue" | null}]}
+               "served": "blue" | null,
+               "allow_live_change": false}]}
 
 ``live.pinned`` is false before the first release (nothing protects the live color yet; its
-``config`` is then what it runs now). ``served`` is the color the cluster serves, from
-``--outputs``; null when the outputs were not read or the app is not deployed. Apps are in the
-stack file's order.
+``config`` is then what it runs now). ``served`` is the color the cluster serves, from the outputs
+(``--outputs FILE``, else ``pulumi stack output``); null when they could not be read or the app is
+not deployed: then what the cluster serves is unknown, and ``live`` is only what the stack file
+records. A promote the stack file records but the cluster does not serve (its ``pulumi up`` did
+not finish) has ``next`` ``promote``. ``allow_live_change`` is true while
+``release.allowLiveChange`` lifts the live color's protection. Apps are in the stack file's order.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from infra import cutover
-from infra.release.deployed import Outputs, deployed_app
+from infra.release.deployed import Outputs, check_outputs, deployed_app
 from infra.release.rendering import app_of, settings_of
 from infra.settings import AppSettings, ColorPin
 
@@ -46,7 +50,7 @@ class Stage(StrEnum):
     UNRELEASED = "unreleased"
     """No release recorded: the live color is not protected yet."""
     STARTED = "started"
-    """A candidate is recorded (by ``start``, or by a rollback before ``finish``)."""
+    """A candidate is recorded (by ``start``, or by a rollback: the color traffic left)."""
     PROMOTED = "promoted"
     """Traffic is on the candidate; the previous color is kept for a rollback."""
     FINISHED = "finished"
@@ -83,12 +87,27 @@ class AppStatus:
     def live(self) -> ColorPin:
         return self.app.release.live or cutover.pin_of(self.app, self.app.active_color)
 
+    @property
+    def unapplied(self) -> bool:
+        """The stack file records a promote the cluster does not serve: its ``pulumi up`` did
+        not finish."""
+        previous = self.app.release.previous
+        return (
+            self.stage is Stage.PROMOTED
+            and previous is not None
+            and self.served == (previous.color)
+        )
+
+    @property
+    def next(self) -> str:
+        return "promote" if self.unapplied else self.stage.next
+
     def as_json(self) -> dict[str, Any]:
         record, idle = self.app.release, cutover.idle_color(self.app)
         return {
             "app": self.app.name,
             "step": str(self.stage),
-            "next": self.stage.next,
+            "next": self.next,
             "live": {**_pin(self.live), "pinned": record.live is not None},
             "candidate": _pin(record.candidate) if record.candidate else None,
             "previous": _pin(record.previous) if record.previous else None,
@@ -98,6 +117,7 @@ class AppStatus:
                 "replicas": cutover.replicas(self.app, idle),
             },
             "served": self.served,
+            "allow_live_change": record.allow_live_change,
         }
 
     def row(self) -> list[str]:
@@ -111,6 +131,8 @@ class AppStatus:
         if record.previous:
             idle_pods += ", previous"
         step = f"{self.stage}: next {self.stage.next}"
+        if self.unapplied:
+            step = f"{self.stage}, not applied: next promote --apply"
         if self.stage is Stage.PROMOTED:
             step += " or rollback"
         return [
@@ -124,6 +146,13 @@ class AppStatus:
     def drift(self) -> str | None:
         if self.served is None or self.served == self.app.active_color:
             return None
+        if self.unapplied:
+            return (
+                f"{self.app.name}: NOT APPLIED: the stack file records the promote to "
+                f"{self.app.active_color}, but the cluster still serves {self.served} (its "
+                f"`pulumi up` did not finish): run `promote --apply` again, or `rollback` to "
+                f"stay on {self.served}"
+            )
         return (
             f"{self.app.name}: the cluster serves {self.served}, but the stack file says "
             f"{self.app.active_color} is live: a step was applied from a stack file that is not "
@@ -153,16 +182,32 @@ def statuses(stack: str, app: str | None, outputs: Outputs | None) -> list[AppSt
     return result
 
 
-def table(rows: list[AppStatus]) -> list[str]:
-    """The rows as an aligned table, then a line per app whose cluster drifted."""
+def table(rows: list[AppStatus], unknown: str | None = None) -> list[str]:
+    """The rows as an aligned table, then a line per app whose live color nothing protects, a
+    line per app whose cluster drifted, and why what the cluster serves is ``unknown``."""
     cells = [["APP", "LIVE", "CANDIDATE", "IDLE", "STEP"], *(r.row() for r in rows)]
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]) - 1)]
     lines = [
         "  ".join([*(c.ljust(w) for c, w in zip(line, widths, strict=False)), line[-1]])
         for line in cells
     ]
+    lines += [f"WARNING: {unprotected(r.app)}" for r in rows if r.app.release.allow_live_change]
     lines += [f"DRIFT: {d}" for d in (r.drift() for r in rows) if d]
+    if unknown is not None:
+        lines.append(
+            f"SERVED: unknown ({unknown}): LIVE is what the stack file records, not necessarily "
+            "what the cluster serves; pass --outputs FILE to compare"
+        )
     return lines
+
+
+def unprotected(app: AppSettings) -> str:
+    """The line about an app whose ``release.allowLiveChange`` is on."""
+    return (
+        f"{app.name}: release.allowLiveChange is ON: nothing stops a deploy from changing the "
+        f"live color {app.active_color} in place; remove it from the stack file as soon as the "
+        "change it was set for is deployed"
+    )
 
 
 def as_json(stack: str, rows: list[AppStatus]) -> dict[str, Any]:
@@ -172,9 +217,12 @@ def as_json(stack: str, rows: list[AppStatus]) -> dict[str, Any]:
 
 def check(stack: str, outputs: Outputs) -> list[str]:
     """What makes a deploy of this stack unsafe: a deployed app whose live color nothing
-    protects, or whose live image the cluster does not run."""
-    problems = []
-    for app in settings_of(stack).apps.values():
+    protects (no release recorded, or ``allowLiveChange`` on), or whose live image the cluster
+    does not run. Outputs it cannot trust are an error (:func:`check_outputs`)."""
+    settings = settings_of(stack)
+    check_outputs(settings, outputs)
+    problems = [unprotected(a) for a in settings.apps.values() if a.release.allow_live_change]
+    for app in settings.apps.values():
         deployed = deployed_app(outputs, app.name)
         if deployed is None:
             continue

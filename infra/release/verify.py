@@ -1,24 +1,35 @@
 """Checking the live URL after a promote: requests that must answer as the app's smoke check
 expects (``smoke.path``, ``smoke.status``, ``smoke.text``); ``promote --apply`` rolls back by
-itself when they do not."""
+itself when they do not, and says the promote is unverified when the check cannot run.
+
+Each request is one plain GET that follows no redirect (an answer from elsewhere proves nothing
+about the live color: a 3xx is a failure naming its Location, unless the smoke check expects that
+very status) and whose timeout bounds all of it: connecting, the headers and the body, however
+slowly they trickle in.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra.release import deployed, run, steps
 from infra.release.deployed import Outputs
-from infra.release.errors import ReleaseError
+from infra.release.errors import CheckFailed, ReleaseError
 from infra.release.rendering import app_of, settings_of
 from infra.settings import AppSettings
 
 #: The most requests one check may make.
 MAX_REQUESTS = 1000
+#: The most of a page one request reads.
+MAX_BODY = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,16 @@ class Verification:
     interval_s: float = 1.0
     """Pause between two requests, in seconds."""
     timeout_s: float = 5.0
-    """How long one request may take, in seconds."""
+    """How long one request may take in all (connect, headers, body), in seconds."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one request got."""
+
+    status: int
+    location: str | None
+    body: str
 
 
 def live_url(outputs: Outputs, app: str) -> str:
@@ -38,22 +58,74 @@ def live_url(outputs: Outputs, app: str) -> str:
     return str((deployed.deployed_app(outputs, app) or {}).get("url") or "")
 
 
+def get(url: str, timeout_s: float) -> Answer:
+    """One GET of ``url``, redirects not followed, done within ``timeout_s`` or
+    :class:`TimeoutError`. Other failures raise :class:`OSError`, :class:`ValueError` or
+    :class:`http.client.HTTPException`."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    cut = threading.Event()
+
+    def stop() -> None:  # the deadline passed: whatever the request waits for ends now
+        cut.set()
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(timeout_s, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("GET", target, headers={"Connection": "close"})
+        response = connection.getresponse()
+        body = bytearray()
+        while len(body) < MAX_BODY and not cut.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if connection.sock is not None:
+                connection.sock.settimeout(remaining)
+            chunk = response.read1(min(1 << 16, MAX_BODY - len(body)))
+            if not chunk:
+                break
+            body += chunk
+        if cut.is_set() or time.monotonic() >= deadline:
+            raise TimeoutError(f"no whole answer within {timeout_s:g} s")
+        text = body.decode("utf-8", "replace")
+        return Answer(response.status, response.getheader("Location"), text)
+    except (OSError, http.client.HTTPException):
+        if cut.is_set():
+            raise TimeoutError(f"no whole answer within {timeout_s:g} s") from None
+        raise
+    finally:
+        timer.cancel()
+        connection.close()
+
+
 def verify_live(url: str, app: AppSettings, v: Verification) -> str | None:
     """``None`` when ``v.requests`` requests to the live URL all answer as the smoke check
     expects; else what was seen."""
     target = url.rstrip("/") + app.smoke.path
     for n in range(1, v.requests + 1):
+        seen = f"request {n}/{v.requests} to {target}"
         try:
-            with urllib.request.urlopen(target, timeout=v.timeout_s) as response:  # noqa: S310
-                status, body = response.status, response.read(1 << 20).decode("utf-8", "replace")
-        except urllib.error.HTTPError as err:
-            status, body = err.code, ""
-        except (OSError, ValueError) as err:
-            return f"request {n}/{v.requests} to {target}: no answer ({err})"
-        if status != app.smoke.status:
-            return f"request {n}/{v.requests} to {target}: {status}, expected {app.smoke.status}"
-        if app.smoke.text and app.smoke.text not in body:
-            return f"request {n}/{v.requests} to {target}: no {app.smoke.text!r} in the page"
+            answer = get(target, v.timeout_s)
+        except (OSError, ValueError, http.client.HTTPException) as err:
+            return f"{seen}: no answer ({err or type(err).__name__})"
+        if answer.status != app.smoke.status:
+            if 300 <= answer.status < 400:
+                return (
+                    f"{seen}: {answer.status}, a redirect to {answer.location or '(no Location)'}"
+                    f", not followed: the live URL must answer {app.smoke.status} itself"
+                )
+            return f"{seen}: {answer.status}, expected {app.smoke.status}"
+        if app.smoke.text and app.smoke.text not in answer.body:
+            return f"{seen}: no {app.smoke.text!r} in the page"
         if n < v.requests:
             time.sleep(v.interval_s)
     return None
@@ -67,8 +139,14 @@ def verify(
     out: Callable[[str], None],
 ) -> bool:
     """``verify``: checks the live URL; True when it answers (or the app has no public URL)."""
-    app = app_of(settings_of(stack), app_name)
-    url = live_url(deployed.read_outputs(stack, outputs_file), app_name)
+    settings = settings_of(stack)
+    app = app_of(settings, app_name)
+    outputs = deployed.read_outputs(stack, outputs_file)
+    deployed.check_outputs(settings, outputs)
+    if deployed.deployed_app(outputs, app_name) is None:
+        out(f"not verified: the outputs name no {app_name}: it is not deployed on {stack}")
+        return False
+    url = live_url(outputs, app_name)
     if not url:
         out(f"not verified: {app_name} has no public URL (a ClusterIP or local Service)")
         return True
@@ -85,26 +163,46 @@ def promote_and_verify(
     out: Callable[[str], None],
 ) -> None:
     """``promote --apply``: promotes, applies, checks the live URL; a failed check rolls back and
-    applies that too."""
-    step = steps.plan_promote(stack, app_name)
+    applies that too. A check that cannot run (the outputs after the update unreadable, empty,
+    of another stack, or not serving the promoted color) is :class:`CheckFailed`: traffic moved,
+    unverified."""
+    before = deployed.read_outputs(stack, outputs_file)
+    step = steps.plan_promote(stack, app_name, before)
     run.run_step(step, apply=True, out=out)
-    url = live_url(deployed.read_outputs(stack, outputs_file), app_name)
+    settings = settings_of(stack)
+    app = app_of(settings, app_name)
+    live, previous = app.active_color, app.release.previous
+    assert previous is not None  # the promote recorded it
+    try:
+        # From the CLI, whatever --outputs said: that file is from before this update.
+        after = deployed.read_outputs(stack, None)
+        deployed.check_outputs(settings, after)
+        entry = deployed.deployed_app(after, app_name)
+        if entry is None:
+            raise ReleaseError(f"they name no {app_name}")
+        if entry.get("active_color") != live:
+            raise ReleaseError(
+                f"they say the cluster serves {entry.get('active_color')}, not {live}: stale"
+            )
+    except ReleaseError as err:
+        raise CheckFailed(
+            f"promote applied, but NOT VERIFIED: the outputs after `pulumi up` cannot be trusted "
+            f"({err}). Traffic may be on {live} unchecked: run `verify --stack {stack} --app "
+            f"{app_name}`, then `finish`, or `rollback --apply` to go back to {previous.color}"
+        ) from None
+    url = live_url(after, app_name)
     if not url:
         out(f"not verified: {app_name} has no public URL (a ClusterIP or local Service)")
         return
-    app = app_of(settings_of(stack), app_name)
     problem = verify_live(url, app, v)
     if problem is None:
         out(f"verified: {v.requests} requests to {url} answered {app.smoke.status}")
         return
     out(f"live check failed: {problem}; rolling back")
-    back = steps.plan_rollback(stack, app_name)
+    back = steps.plan_rollback(stack, app_name, after)
     run.run_step(back, apply=True, out=out)
-    live = app.release.live
-    previous = app.release.previous
-    assert live is not None and previous is not None  # the promote recorded both
-    raise ReleaseError(
+    raise CheckFailed(
         f"promote rolled back: {problem}. Traffic is on {previous.color} again and "
-        f"{live.color} is the candidate: look at it through the preview Service, then `start` "
+        f"{live} is the candidate: look at it through the preview Service, then `start` "
         "again with a fix (or `promote` again to retry it as it is)"
     )

@@ -76,3 +76,14 @@ def test_one_smoke_image_per_stack(render_stack: Renderer) -> None:
         "dev", [f"apps.{a}.smoke.enabled=false" for a in ("kubia", "node-app", "py-web-server")]
     )
     assert not [x for x in off.of_type(IMAGE) if x.name == "smoke-image"]
+
+
+def test_the_outputs_say_what_each_built_color_was_built_from(render_stack: Renderer) -> None:
+    """apps.<app>.tags: the content tag beside each built color's digest; a pinned color built
+    nothing, so it has none (the release tool matches deployed digests to builds by them)."""
+    tag = f"src-{source_hash(ROOT / 'apps' / 'kubia')}"
+    assert render_stack("dev").outputs["apps"]["kubia"]["tags"] == {"blue": tag, "green": tag}
+    pinned = "gcr.io/hello-docker/imageview@sha256:" + "a" * 64
+    r = render_stack("imageview", [f"apps.imageview.colors.blue.image={pinned}"])
+    green = f"src-{source_hash(ROOT / 'apps' / 'imageview' / 'green')}"
+    assert r.outputs["apps"]["imageview"]["tags"] == {"green": green}

@@ -8,6 +8,7 @@ import importlib.metadata
 import pulumi
 from google.protobuf import struct_pb2
 from pulumi.runtime import settings
+from pulumi.runtime.mocks import MockResourceArgs
 
 from infra.offline import mocks
 
@@ -45,3 +46,22 @@ def test_deserialize_keeps_secrets_marked() -> None:
     struct.update({"a": 1.0, "b": mocks.secret("x")})
     assert mocks.deserialize(struct) == {"a": 1.0, "b": mocks.secret("x")}, f"pulumi {SDK}"
     assert mocks.is_secret(mocks.deserialize(struct)["b"])
+
+
+def test_a_deployed_build_keeps_its_digest() -> None:
+    """An image whose name (repo:content tag) a deploy built gets that deploy's digest; any other
+    build gets one made up from its inputs."""
+    deployed = "gcr.io/p/app@sha256:" + "d" * 64
+    cloud = mocks.CloudMocks(deployed={"gcr.io/p/app:src-000000000001": deployed})
+
+    def digest(name: str) -> str:
+        args = MockResourceArgs(
+            typ="docker:index/image:Image", name="app-image", inputs={"imageName": name}
+        )
+        _id, state = cloud.new_resource(args)
+        return str(state["repoDigest"])
+
+    assert digest("gcr.io/p/app:src-000000000001") == deployed
+    made_up = digest("gcr.io/p/app:src-000000000002")
+    assert made_up.startswith("gcr.io/p/app@sha256:") and made_up != deployed
+    assert digest("gcr.io/p/app:src-000000000002") == made_up, "deterministic"

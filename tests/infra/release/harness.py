@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.offline import mocks
+from infra.offline import mocks, program
 from infra.paths import ROOT
 from infra.release import rendering
 from infra.release.changes import Change
@@ -21,6 +22,8 @@ from infra.release.steps import Step
 
 #: imageview's secret values, as `pulumi config set --secret` stores them.
 SECURE = {"id": {"secure": "v1:AAAAid"}, "key": {"secure": "v1:AAAAkey"}}
+#: The type of an image build.
+IMAGE = "docker:index/image:Image"
 #: An image reference by digest, as the outputs name a deployed color's image.
 DIGEST = "gcr.io/hello-docker/imageview@sha256:" + "e" * 64
 
@@ -43,10 +46,27 @@ def make_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def up(project: Path, stack: str) -> Path:
-    """`pulumi up` + `pulumi stack output --json > FILE`, offline: the file the outputs would be."""
+    """`pulumi up` + `pulumi stack output --json > FILE`, offline: the file the outputs would be,
+    with the digests a registry gives (:func:`deployed_outputs`), never the mocks' own."""
     file = project / f"outputs-{stack}.json"
-    file.write_text(json.dumps(mocks.redact(rendering.render(stack).outputs)))
+    file.write_text(json.dumps(deployed_outputs(rendering.render(stack))))
     return file
+
+
+def deployed_outputs(render: program.Render) -> Outputs:
+    """The outputs of ``render`` as a real deploy returns them: each image the render built by a
+    digest of the registry's, which differs from the one the mocks made up (made from it, so an
+    unchanged build keeps its digest, as under `pulumi up`). Pinned images stay as pinned."""
+    made_up = {r.outputs.get("repoDigest") for r in render.of_type(IMAGE)}
+    outputs: Outputs = mocks.redact(render.outputs)
+    for entry in (outputs.get("apps") or {}).values():
+        images = entry.get("images") or {}
+        for color, image in images.items():
+            if image in made_up:
+                repo = image.partition("@")[0]
+                digest = hashlib.sha256(f"registry {image}".encode()).hexdigest()
+                images[color] = f"{repo}@sha256:{digest}"
+    return outputs
 
 
 def outputs(file: Path) -> Outputs:

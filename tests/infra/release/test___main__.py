@@ -98,7 +98,8 @@ def test_a_stack_file_that_is_not_usable_is_one_line(
 def test_status_prints_the_table_or_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", "--stack", "dev"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[0] == "APP" and len(lines) == 4
+    assert lines[0].split()[0] == "APP" and len(lines) == 5
+    assert lines[-1].startswith("SERVED: unknown (the outputs were not read)")
     assert main(["status", "--stack", "dev", "--app", "kubia", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert [a["app"] for a in document["apps"]] == ["kubia"]
@@ -113,13 +114,14 @@ def test_a_release_through_the_command_line(
         applied.append(message.split(":", maxsplit=1)[0])
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
+    monkeypatch.setenv("PULUMI", "true")  # there is a CLI to apply with (faked above)
     file = str(up(project, "dev"))
     common = ["--stack", "dev", "--app", "kubia", "--outputs", file]
     argv = ["start", *common, "--set", "apps.kubia.colors.green.env.V=2", "--apply"]
     assert main(argv) == 0
     assert capsys.readouterr().out.startswith("start: blue stays live")
-    assert main(["rollback", "--stack", "dev", "--app", "kubia", "--apply"]) == 2
-    assert "green is the candidate of a release not promoted yet" in capsys.readouterr().err
+    assert main(["rollback", *common, "--apply"]) == 2
+    assert "green is the candidate (of a release not promoted yet" in capsys.readouterr().err
     assert main(["promote", "--stack", "dev", "--app", "kubia"]) == 0
     assert capsys.readouterr().out.startswith("promote: traffic moves to green")
     assert applied == ["start"], "only --apply runs pulumi up"

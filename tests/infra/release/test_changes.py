@@ -34,7 +34,7 @@ def test_a_cutover_moves_traffic_then_waits(render_stack: Render) -> None:
     }
     (pause,) = pauses(before, after)
     assert (pause.how, pause.seconds, pause.line().split()[:2]) == (How.WAITS, 30, ["waits", "30s"])
-    assert resource_changes(before, after) == []
+    assert resource_changes(before, after) == [pause], "no other resource changes"
 
 
 def test_new_config_rolls_the_color_and_rechecks_it(render_stack: Render) -> None:
@@ -58,3 +58,26 @@ def test_a_change_reads_as_one_line() -> None:
     assert change.line() == "  rolls          Deployment kubia-green (green)"
     assert change.what() == "Deployment kubia-green (green)"
     assert Change("Image", "kubia-blue-image", How.DELETES, None).what() == "Image kubia-blue-image"
+
+
+def test_every_resource_is_compared_by_urn_and_inputs(render_stack: Render) -> None:
+    """A cluster input is a change too, the stack's own, named by its URN."""
+    changes = diff(render_stack("dev"), render_stack("dev", ["cluster.zone=asia-northeast1-b"]))
+    cluster = [c for c in changes if c.kind == "GCP Cluster"]
+    assert [(c.name, c.how, c.app) for c in cluster] == [("gke-cluster", How.UPDATES, None)]
+    assert cluster[0].urn.endswith(
+        "gke-bluegreen:infra:Cluster$gcp:container/cluster:Cluster::gke-cluster"
+    )
+    assert not [c for c in changes if c.app is not None], "no app's object changes"
+
+
+def test_each_change_knows_its_app_and_an_image_who_runs_it(render_stack: Render) -> None:
+    before = render_stack("imageview")
+    after = render_stack("imageview", ["apps.imageview.colors.green.source=apps/imageview/blue"])
+    changes = diff(before, after)
+    assert {c.app for c in changes} == {"imageview"}
+    (gone,) = [c for c in changes if c.kind == "Image"]
+    assert (gone.name, gone.how) == ("imageview-green-image", How.DELETES)
+    assert gone.runs == {("imageview", "green")}, "who ran it before it goes"
+    rolls = [c for c in changes if c.how is How.ROLLS]
+    assert {(c.kind, c.color) for c in rolls} == {("Deployment", "green")}

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from infra import build_context
+from infra.paths import ROOT
 from infra.release import deployed
+from infra.release.__main__ import main
 from infra.release.errors import ReleaseError
-from tests.infra.release.harness import DIGEST
+from infra.release.rendering import settings_of
+from tests.infra.release.harness import DIGEST, up
 from tests.infra.release.harness import deployed as outputs_of
+from tests.infra.release.stand_in import install
 
 
 def _cli(folder: Path, script: str) -> Path:
@@ -86,3 +91,62 @@ def test_the_live_image_is_the_one_the_outputs_name() -> None:
     with pytest.raises(ReleaseError, match="the outputs name no image for iv's green color"):
         deployed.live_image("s", outputs_of("iv"), "iv", "green")
     assert deployed.deployed_app({"apps": []}, "iv") is None
+
+
+def test_deployed_builds_keep_their_digests_in_the_renders(project: Path) -> None:
+    """Each build a color was deployed from gets the deployed digest; before the step also a
+    build whose sources changed since (that is what runs), after it only the very same one."""
+    settings = settings_of("imageview")
+    digests = {
+        c: f"gcr.io/hello-docker/imageview@sha256:{n * 64}"
+        for c, n in (("blue", "b"), ("green", "c"))
+    }
+    blue_tag = build_context.tag(ROOT / "apps/imageview/blue")
+    tagged = {
+        "apps": {
+            "imageview": {
+                "active_color": "blue",
+                "images": digests,
+                "tags": {"blue": blue_tag, "green": "src-000000000000"},
+            }
+        }
+    }
+    images = deployed.deployed_images(settings, tagged)
+    green_now = f"gcr.io/hello-docker/imageview:{build_context.tag(ROOT / 'apps/imageview/green')}"
+    assert images.before[f"gcr.io/hello-docker/imageview:{blue_tag}"] == digests["blue"]
+    assert images.before[green_now] == digests["green"], "what runs, whatever it was built from"
+    assert green_now not in images.after, "a changed build gets a new digest"
+    assert images.after["gcr.io/hello-docker/imageview:src-000000000000"] == digests["green"]
+    assert images.note() is None
+    del tagged["apps"]["imageview"]["tags"]
+    untagged = deployed.deployed_images(settings, tagged)
+    assert untagged.after[green_now] == digests["green"]
+    assert untagged.assumed == ("imageview's blue", "imageview's green")
+    assert "assumes the current sources" in str(untagged.note())
+
+
+def test_an_apply_without_a_pulumi_cli_writes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(project / "empty"))
+    monkeypatch.setenv("PULUMI", "pulumi")
+    path = project / "stacks/Pulumi.imageview.yaml"
+    before = path.read_text()
+    served = str(up(project, "imageview"))
+    argv = ["start", "--stack", "imageview", "--app", "imageview", "--outputs", served, "--apply"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the Pulumi CLI (pulumi) is not on PATH")
+    assert err.endswith("nothing written\n") and path.read_text() == before
+
+
+def test_a_pulumi_up_that_is_killed_is_one_line(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(project, monkeypatch).queue("up", "killed")
+    served = str(up(project, "imageview"))
+    argv = ["start", "--stack", "imageview", "--app", "imageview", "--outputs", served, "--apply"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: pulumi up was killed (signal 9); ")
+    assert "what the cluster runs is unknown" in err

@@ -5,14 +5,16 @@ file it cannot round-trip refused in one line."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from infra.release import steps
+from infra.release import rendering, run, steps
+from infra.release.__main__ import main
 from infra.release.document import StackFile
 from infra.release.errors import ReleaseError
-from tests.infra.release.harness import DIGEST, app_node, deployed
+from tests.infra.release.harness import DIGEST, app_node, deployed, up
 
 LONG_DIGEST = "asia-northeast1-docker.pkg.dev/a-long-project-id/applications/imageview@sha256:" + (
     "f" * 64
@@ -123,3 +125,31 @@ def test_what_is_written_reads_back_as_written(project: Path) -> None:
     file.set(f"apps.imageview.colors.blue.image={DIGEST}")
     file.write()
     assert StackFile("imageview").text() == file.text()
+
+
+def test_a_stack_file_changed_while_a_step_ran_is_not_written_over(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Someone saves the stack file (an editor, a pull) while the step renders: the step writes
+    nothing, and their change stays."""
+    path = project / "stacks/Pulumi.imageview.yaml"
+    served = up(project, "imageview")
+    render = rendering.render
+
+    def render_while_someone_edits(*args: Any, **kwargs: Any) -> Any:
+        if "# edited meanwhile" not in path.read_text():
+            path.write_text(path.read_text() + "# edited meanwhile\n")
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(rendering, "render", render_while_someone_edits)
+    monkeypatch.setattr(run, "render", render_while_someone_edits)
+    argv = ["start", "--stack", "imageview", "--app", "imageview", "--outputs", str(served)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: Pulumi.imageview.yaml changed since this step read it (another edit, a pull); "
+        "nothing written: run the step again on the file as it is now\n"
+    )
+    assert (
+        path.read_text().endswith("# edited meanwhile\n") and "candidate:" not in path.read_text()
+    )

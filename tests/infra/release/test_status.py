@@ -3,12 +3,27 @@ shape its docstring documents), the step each release is at, and the deploy chec
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from infra.release import status, steps
-from tests.infra.release.harness import DIGEST, deployed
+import pytest
 
-KEYS = {"app", "step", "next", "live", "candidate", "previous", "idle", "served"}
+from infra.release import status, steps
+from infra.release.__main__ import main
+from tests.infra.release.harness import DIGEST, deployed, up
+from tests.infra.release.stand_in import install
+
+KEYS = {
+    "app",
+    "step",
+    "next",
+    "live",
+    "candidate",
+    "previous",
+    "idle",
+    "served",
+    "allow_live_change",
+}
 
 
 def test_every_app_of_the_stack_is_one_row(project: Path) -> None:
@@ -62,11 +77,15 @@ def test_each_step_of_a_release_shows(project: Path) -> None:
         "blue",
     )
     lines = status.table([row])
-    assert lines[1].endswith("promoted: next finish or rollback") and "previous)" in lines[1]
+    assert lines[1].endswith("promoted, not applied: next promote --apply or rollback")
+    assert "previous)" in lines[1] and promoted["next"] == "promote"
     assert lines[2] == (
-        "DRIFT: imageview: the cluster serves blue, but the stack file says green is live: a step "
-        "was applied from a stack file that is not this one; merge its release PR (or pull)"
+        "DRIFT: imageview: NOT APPLIED: the stack file records the promote to green, but the "
+        "cluster still serves blue (its `pulumi up` did not finish): run `promote --apply` again, "
+        "or `rollback` to stay on blue"
     ), "the outputs are from before the promote was applied"
+    (row,) = status.statuses("imageview", None, deployed("imageview", "green"))
+    assert status.table([row])[1].endswith("promoted: next finish or rollback")
 
     steps.plan_finish("imageview", "imageview", deployed("imageview", "green"), None).file.write()
     (row,) = status.statuses("imageview", None, None)
@@ -93,3 +112,65 @@ def test_check_refuses_a_deployed_app_that_nothing_protects(project: Path) -> No
     ]
     (problem,) = status.check("imageview", other)
     assert problem.startswith("imageview: the cluster runs gcr.io/hello-docker/imageview@sha256:1")
+
+
+# ------------------------------------------------------------------ through the command line
+
+
+def test_allow_live_change_is_loud_and_fails_the_check(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served = up(project, "imageview")
+    assert (
+        main(["start", "--stack", "imageview", "--app", "imageview", "--outputs", str(served)]) == 0
+    )
+    path = project / "stacks/Pulumi.imageview.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "      release:\n", "      release:\n        allowLiveChange: true\n"
+        )
+    )
+    capsys.readouterr()
+    assert main(["status", "--stack", "imageview"]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: imageview: release.allowLiveChange is ON: nothing stops a deploy from " in out
+    assert main(["status", "--stack", "imageview", "--json"]) == 0
+    (app,) = json.loads(capsys.readouterr().out)["apps"]
+    assert app["allow_live_change"] is True
+    assert main(["check", "--stack", "imageview", "--outputs", str(served)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("unsafe: imageview: release.allowLiveChange is ON")
+    assert lines[-1] == "imageview: not safe to deploy"
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [
+        ("empty", "pulumi stack output printed nothing (not even {})"),
+        ("garbage", "pulumi stack output did not print JSON"),
+        ("foreign", "the outputs are of cluster 'someone-elses', and stack imageview deploys"),
+    ],
+)
+def test_check_fails_on_outputs_it_cannot_read(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+    words: str,
+) -> None:
+    install(project, monkeypatch).queue("output", mode)
+    assert main(["check", "--stack", "imageview"]) == 2
+    captured = capsys.readouterr()
+    assert "safe to deploy" not in captured.out
+    assert captured.err.count("\n") == 1 and words in captured.err, captured.err
+
+
+def test_a_stack_never_deployed_is_said_so(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install(project, monkeypatch)  # no up yet: `pulumi stack output --json` prints {}
+    assert main(["check", "--stack", "imageview"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "imageview: nothing is deployed yet (its outputs are {}): nothing live to guard",
+        "imageview: safe to deploy",
+    ]

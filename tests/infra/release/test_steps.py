@@ -4,12 +4,15 @@ rendering the program), and steps out of order refused in the user's terms, writ
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
+from infra.paths import ROOT
 from infra.release import steps
+from infra.release.__main__ import main
 from infra.release.changes import Change, How
 from infra.release.document import StackFile
 from infra.release.errors import ReleaseError
@@ -59,7 +62,11 @@ def test_a_whole_release_of_imageview(project: Path) -> None:
 
     # finish: green pinned by digest (no object changes), blue scaled down after.
     changes = apply(steps.plan_finish("imageview", "imageview", outputs(third), None))
-    assert of(changes) == {("scales", "Deployment", "blue"), ("deletes", "Image", None)}, changes
+    assert of(changes) == {
+        ("scales", "Deployment", "blue"),
+        ("deletes", "Image", None),
+        ("updates", "Pause", None),
+    }, changes
     app = app_node(project, "imageview", "imageview")
     assert app["idleReplicas"] == 1 and "previous" not in app["release"]
     assert (
@@ -155,19 +162,19 @@ def test_a_start_that_would_touch_the_live_color_says_so(
 
 def test_each_step_refuses_in_its_own_terms() -> None:
     """What each step may change, asked of its refusal (the diff's side of the rule)."""
-    blue_rolls = Change("Deployment", "webserver-blue", How.ROLLS, "blue")
-    traffic = Change("Service", "webserver", How.MOVES_TRAFFIC, None)
-    green_rolls = Change("Deployment", "webserver-green", How.ROLLS, "green")
+    blue_rolls = Change("Deployment", "webserver-blue", How.ROLLS, "blue", app="a")
+    traffic = Change("Service", "webserver", How.MOVES_TRAFFIC, None, app="a")
+    green_rolls = Change("Deployment", "webserver-green", How.ROLLS, "green", app="a")
     start = steps.start_refusal("a", "blue", "green")
     assert start(green_rolls) is None
     assert "the live color blue (Deployment webserver-blue (blue) rolls)" in str(start(blue_rolls))
     assert "only `promote` does" in str(start(traffic))
-    promote = steps.traffic_only("promote", "s")
+    promote = steps.traffic_only("promote", "s", "a")
     assert promote(traffic) is None
     assert "a promote only moves traffic" in str(promote(green_rolls))
-    finish = steps.finish_refusal("s", "green", "blue")
-    assert finish(Change("Deployment", "webserver-blue", How.SCALES, "blue")) is None
-    assert finish(Change("Image", "imageview-green-image", How.DELETES, None)) is None
+    finish = steps.finish_refusal("s", "green", "blue", "a")
+    assert finish(Change("Deployment", "webserver-blue", How.SCALES, "blue", app="a")) is None
+    assert finish(Change("Image", "imageview-green-image", How.DELETES, None, app="a")) is None
     assert "a finish only pins the live color green" in str(finish(green_rolls))
 
 
@@ -190,7 +197,9 @@ def test_steps_out_of_order(project: Path) -> None:
         steps.plan_start("imageview", "imageview", drifted)
 
     apply(steps.plan_start("imageview", "imageview", first))
-    with pytest.raises(ReleaseError, match="green is the candidate of a release not promoted yet"):
+    with pytest.raises(
+        ReleaseError, match=r"green is the candidate \(of a release not promoted yet"
+    ):
         steps.plan_rollback("imageview", "imageview")
     with pytest.raises(ReleaseError, match="candidate green of imageview is not promoted yet"):
         steps.plan_finish("imageview", "imageview", first, None)
@@ -209,3 +218,115 @@ def test_a_start_without_secrets_set_says_how_to_set_them(project: Path) -> None
     with pytest.raises(ReleaseError) as caught:
         steps.plan_start("imageview", "imageview", deployed("imageview"))
     assert "pulumi config set --secret --path 'secrets.imageview.id' VALUE" in str(caught.value)
+
+
+# ------------------------------------------------------------------ through the command line
+
+
+def _start(project: Path, stack: str, app: str, *extra: str) -> list[str]:
+    return ["start", "--stack", stack, "--app", app, "--outputs", str(up(project, stack)), *extra]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (
+            ["--set", "cluster.zone=asia-northeast1-b"],
+            "it would change the stack's GCP Cluster gke-cluster (updates; urn:pulumi:dev::"
+            "gke-bluegreen::gke-bluegreen:infra:Cluster$gcp:container/cluster:Cluster::gke-cluster"
+            "), and a start of kubia changes only kubia's idle color green",
+        ),
+        (
+            ["--set", "apps.node-app.colors.green.env.GREETING=x"],
+            "it would change node-app's idle color green (Deployment node-app-green (green) "
+            "rolls), and a start of kubia changes only kubia's idle color green",
+        ),
+        (
+            ["--set", "apps.kubia.release.allowLiveChange=true"],
+            "--set apps.kubia.release.allowLiveChange: apps.<app>.release is the release record",
+        ),
+        (
+            ["--image", "nginx:src-0123456789ab"],
+            "--image nginx:src-0123456789ab: stack dev deploys to GKE, where a pinned image must "
+            "be by digest",
+        ),
+        (
+            ["--set", "apps.kubia.colors.green.image=kubia:src-0123456789ab"],
+            "apps.kubia.colors.green.image kubia:src-0123456789ab: stack dev deploys to GKE",
+        ),
+        (["--source", "/tmp"], "--source /tmp: outside the repository"),
+    ],
+)
+def test_a_start_that_would_change_what_it_must_not_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
+) -> None:
+    path = project / "stacks/Pulumi.dev.yaml"
+    before = path.read_text()
+    assert main(_start(project, "dev", "kubia", *extra)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err, err
+    assert path.read_text() == before, "nothing written"
+
+
+def test_another_apps_live_color_is_guarded_after_a_finished_release(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """node-app has no release of its own, so the config does not protect its live color: the
+    diff does."""
+    common = ["--stack", "dev", "--app", "kubia"]
+    assert main(_start(project, "dev", "kubia", "--set", "apps.kubia.colors.green.env.V=2")) == 0
+    up(project, "dev")
+    assert main(["promote", *common]) == 0
+    assert main(["finish", *common, "--outputs", str(up(project, "dev"))]) == 0
+    up(project, "dev")
+    capsys.readouterr()
+    path = project / "stacks/Pulumi.dev.yaml"
+    before = path.read_text()
+    extra = ["--set", "apps.node-app.colors.blue.env.GREETING=x"]
+    assert main(_start(project, "dev", "kubia", *extra)) == 2
+    err = capsys.readouterr().err
+    assert "it would change node-app's live color blue (Deployment node-app-blue (blue) rolls)" in (
+        err
+    ), err
+    assert path.read_text() == before
+
+
+def test_a_pinned_tag_stays_allowed_on_the_local_platform(project: Path) -> None:
+    shutil.copy(ROOT / "stacks/Pulumi.local.yaml", project / "stacks/Pulumi.local.yaml")
+    extra = ["--image", "kubia:src-0123456789ab"]
+    assert main(_start(project, "local", "kubia", *extra)) == 0
+    node = app_node(project, "local", "kubia")
+    assert node["colors"]["green"]["image"] == "kubia:src-0123456789ab"
+    assert node["release"]["live"]["image"].startswith("kubia:src-"), "the local engine's tag"
+
+
+def test_an_absolute_source_inside_the_repository_is_stored_relative(project: Path) -> None:
+    extra = ["--source", str(ROOT / "apps/imageview/blue")]
+    assert main(_start(project, "imageview", "imageview", *extra)) == 0
+    green = app_node(project, "imageview", "imageview")["colors"]["green"]
+    assert green["source"] == "apps/imageview/blue"
+
+
+def test_a_second_rollback_after_finish_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After finish a rollback moves traffic back to the previous release; a second one must not
+    move it back to the release just rolled back from."""
+    common = ["--stack", "imageview", "--app", "imageview"]
+    assert main(_start(project, "imageview", "imageview")) == 0
+    up(project, "imageview")
+    assert main(["promote", *common]) == 0
+    assert main(["finish", *common, "--outputs", str(up(project, "imageview"))]) == 0
+    up(project, "imageview")
+    assert main(["rollback", *common]) == 0
+    assert app_node(project, "imageview", "imageview")["activeColor"] == "blue"
+    up(project, "imageview")
+    capsys.readouterr()
+    path = project / "stacks/Pulumi.imageview.yaml"
+    before = path.read_text()
+    assert main(["rollback", *common]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: nothing to roll back: traffic is on blue, and green is the ")
+    assert "`promote` it to send traffic to green again, or `start` a new release" in err
+    assert path.read_text() == before
+    assert main(["promote", *common]) == 0, "the release rolled back from can be promoted again"

@@ -4,18 +4,24 @@ check fails rolled back by itself."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from infra.release import deployed, steps
+from infra.release import deployed, rendering, steps
+from infra.release.__main__ import main
 from infra.release.deployed import Outputs
 from infra.release.errors import ReleaseError
 from infra.release.rendering import settings_of
 from infra.release.verify import Verification, promote_and_verify, verify, verify_live
 from tests.helpers import Answer
-from tests.infra.release.harness import app_node, apply, outputs, up
+from tests.infra.release.harness import app_node, apply, deployed_outputs, outputs, up
+from tests.infra.release.stand_in import StandIn, install
 
 QUICK = Verification(requests=3, interval_s=0)
 
@@ -42,6 +48,7 @@ def test_promote_apply_checks_the_live_url_and_rolls_back(
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
     monkeypatch.setattr(deployed, "read_outputs", fake_outputs)
+    monkeypatch.setenv("PULUMI", "true")
     apply(steps.plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
     up(project, "imageview")
     lines: list[str] = []
@@ -94,7 +101,186 @@ def test_a_missing_text_or_answer_is_named(
 
 def test_verify_without_a_public_url_checks_nothing(project: Path, tmp_path: Path) -> None:
     file = tmp_path / "outputs.json"
-    file.write_text('{"apps": {"imageview": {"url": ""}}}')
+    file.write_text('{"apps": {"imageview": {"url": "", "active_color": "blue", "images": {}}}}')
     lines: list[str] = []
     assert verify("imageview", "imageview", file, QUICK, lines.append) is True
     assert lines == ["not verified: imageview has no public URL (a ClusterIP or local Service)"]
+
+
+# ------------------------------------------------------------------ through the command line
+
+IV = ["--stack", "imageview", "--app", "imageview"]
+
+
+def _started(project: Path, stand_in: StandIn, url: str) -> None:
+    """imageview deployed (registry digests, its live URL ``url``), then started and applied."""
+    deployed = deployed_outputs(rendering.render("imageview"))
+    deployed["apps"]["imageview"]["url"] = url
+    stand_in.keep("imageview", deployed)
+    assert main(["start", *IV]) == 0
+    after = deployed_outputs(rendering.render("imageview"))
+    after["apps"]["imageview"]["url"] = url
+    stand_in.keep("imageview", after)
+
+
+@pytest.mark.parametrize("after", ["empty", "foreign", "garbage", "stale"])
+def test_promote_apply_whose_check_cannot_run_is_not_a_success(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    http_stub: Callable[[Answer], str],
+    after: str,
+) -> None:
+    """`pulumi up` went through, then the outputs are empty, of another stack, garbage, or still
+    those of before (the cluster serving blue): the live URL cannot be checked for green."""
+    stand_in = install(project, monkeypatch)
+    _started(project, stand_in, http_stub(lambda _path, _n: (200, "ok")))
+    stand_in.queue("up", "noop")
+    stand_in.queue("output", "state", "state" if after == "stale" else after)
+    assert main(["promote", *IV, "--apply", "--verify-requests", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "verified" not in captured.out.replace("NOT VERIFIED", "")
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("error: promote applied, but NOT VERIFIED: "), captured.err
+    assert "Traffic may be on green unchecked: run `verify --stack imageview" in captured.err
+    assert stand_in.calls() == [
+        "output imageview",  # start
+        "output imageview",  # promote --apply: what is deployed before
+        "up imageview",
+        "output imageview",  # what the cluster serves after: cannot be trusted
+    ]
+
+
+def test_a_failed_promote_apply_is_told_and_taken_again(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    http_stub: Callable[[Answer], str],
+) -> None:
+    """`pulumi up` of a promote fails: status does not say green serves (with the outputs it
+    says it does not, without them that it cannot know), and promote takes it again."""
+    url = http_stub(lambda _path, _n: (200, "ok"))
+    stand_in = install(project, monkeypatch)
+    _started(project, stand_in, url)
+    stand_in.queue("up", "fail", "ok", url=url)
+    assert main(["promote", *IV, "--apply", "--verify-requests", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: pulumi up failed (exit 1; its output is above); ")
+
+    served = project / "served.json"
+    served.write_text(json.dumps(stand_in.outputs("imageview")))
+    assert main(["status", *IV, "--outputs", str(served)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("promoted, not applied: next promote --apply or rollback"), lines
+    assert lines[2].startswith(
+        "DRIFT: imageview: NOT APPLIED: the stack file records the promote to green, but the "
+        "cluster still serves blue"
+    )
+    assert main(["status", *IV]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("SERVED: unknown")
+    assert main(["status", *IV, "--outputs", str(served), "--json"]) == 0
+    (app,) = json.loads(capsys.readouterr().out)["apps"]
+    assert (app["step"], app["next"], app["served"]) == ("promoted", "promote", "blue")
+
+    assert main(["promote", *IV, "--apply", "--verify-requests", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("promote (again): the stack file records the promote to green, and ")
+    assert "moves traffic  Service webserver" in out and "records it already" in out
+    assert out.splitlines()[-1] == f"verified: 1 requests to {url} answered 200"
+    assert stand_in.outputs("imageview")["apps"]["imageview"]["active_color"] == "green"
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _redirect(to: str) -> type[BaseHTTPRequestHandler]:
+    class Redirect(_Ok):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return Redirect
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "20")
+        self.end_headers()
+        try:
+            for _ in range(20):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass  # the client gave up, as it should
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[str, type[BaseHTTPRequestHandler]], str]]:
+    """HTTP servers on loopback addresses (127.0.0.1, 127.0.0.2) with a given handler."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(host: str, handler: type[BaseHTTPRequestHandler]) -> str:
+        httpd = ThreadingHTTPServer((host, 0), handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(httpd)
+        return f"http://{host}:{httpd.server_address[1]}"
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _outputs_with(project: Path, url: str) -> str:
+    file = project / "live.json"
+    deployed = deployed_outputs(rendering.render("imageview"))
+    deployed["apps"]["imageview"]["url"] = url
+    file.write_text(json.dumps(deployed))
+    return str(file)
+
+
+def test_verify_follows_no_redirect(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    serve: Callable[[str, type[BaseHTTPRequestHandler]], str],
+) -> None:
+    """The live URL answers 302 to another host, which would answer 200: not verified."""
+    elsewhere = serve("127.0.0.2", _Ok)
+    url = serve("127.0.0.1", _redirect(f"{elsewhere}/landing"))
+    file = _outputs_with(project, url)
+    assert main(["verify", *IV, "--outputs", file, "--requests", "1"]) == 1
+    assert capsys.readouterr().out == (
+        f"live check failed: request 1/1 to {url}/: 302, a redirect to {elsewhere}/landing, "
+        "not followed: the live URL must answer 200 itself\n"
+    )
+
+
+def test_the_timeout_bounds_the_whole_request(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    serve: Callable[[str, type[BaseHTTPRequestHandler]], str],
+) -> None:
+    """A body trickling in at 2 bytes/s (20 bytes: 10 s) fails at the 1 s timeout."""
+    file = _outputs_with(project, serve("127.0.0.1", _Trickle))
+    started = time.monotonic()
+    assert main(["verify", *IV, "--outputs", file, "--requests", "1", "--timeout", "1"]) == 1
+    assert time.monotonic() - started < 4
+    out = capsys.readouterr().out
+    assert out.startswith("live check failed: request 1/1 to ")
+    assert out.endswith(": no answer (no whole answer within 1 s)\n"), out

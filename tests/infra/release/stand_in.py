@@ -1,0 +1,194 @@
+"""A stand-in for the Pulumi CLI (``$PULUMI``) for the release tool's tests, and a way to run the
+tool itself in another process on a test's project.
+
+The stand-in answers ``pulumi up --stack S …`` and ``pulumi stack output --json --stack S``. A
+good ``up`` runs the real program offline on the project's stack file and keeps its outputs as
+a real deploy returns them (registry digests, :func:`~tests.infra.release.harness.
+deployed_outputs`); ``stack output`` prints the kept outputs. Each can also fail, hang, be
+killed, and ``stack output`` can print stale, empty, foreign or garbage outputs: a test queues
+what the next calls do (:meth:`StandIn.queue`; the last one queued repeats). Every call is logged.
+
+The stand-in runs as ``python -m tests.infra.release.stand_in``, from the repository (the
+release tool runs the CLI there); the test's project is named by ``$STAND_IN_PROJECT``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.paths import ROOT
+
+#: The environment variable naming the test's project folder.
+ENV = "STAND_IN_PROJECT"
+#: What ``stack output`` prints for "foreign": the outputs of another project's stack.
+FOREIGN = {
+    "cluster_name": "someone-elses",
+    "apps": {"shop": {"active_color": "blue", "images": {"blue": "x/shop@sha256:" + "1" * 64}}},
+}
+#: What ``stack output`` prints for "garbage".
+GARBAGE = "<html><body>502 Bad Gateway</body></html>\n"
+
+
+class StandIn:
+    """The stand-in as a test drives it: what its next calls do, what it keeps, what it saw."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.path = project / "pulumi"
+        self.control = project / "stand-in.json"
+        self.log = project / "stand-in.log"
+
+    def queue(self, command: str, *modes: str, url: str | None = None) -> None:
+        """What the next ``up`` or ``output`` calls do, in turn (the last repeats):
+
+        * up: ``ok``, ``noop`` (succeeds, keeps the outputs as they are: the next ``state``
+          is stale), ``fail`` (exit 1, nothing changed), ``hang``, ``killed`` (SIGKILL);
+        * output: ``state`` (the kept outputs; ``{}`` before any up), ``stale`` (those of the
+          up before), ``empty`` (prints nothing), ``foreign``, ``garbage``, ``fail``, ``hang``.
+
+        ``url``: every app's public URL in what a good ``up`` keeps (a loopback test server)."""
+        data = _load(self.control)
+        data[command] = list(modes)
+        if url is not None:
+            data["url"] = url
+        self.control.write_text(json.dumps(data))
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        """The outputs the last good ``up`` of ``stack`` kept."""
+        return _load(self.project / f"stand-in-state-{stack}.json")
+
+    def keep(self, stack: str, outputs: dict[str, Any]) -> None:
+        """Sets the outputs kept for ``stack`` (as if deployed)."""
+        (self.project / f"stand-in-state-{stack}.json").write_text(json.dumps(outputs))
+
+    def calls(self) -> list[str]:
+        """Every call so far: ``up imageview``, ``output imageview``."""
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+
+def install(project: Path, monkeypatch: pytest.MonkeyPatch) -> StandIn:
+    """Makes the stand-in the Pulumi CLI the tools run (``$PULUMI``) on ``project``."""
+    stand_in = StandIn(project)
+    stand_in.path.write_text(
+        f'#!/bin/sh\nexec {sys.executable} -m tests.infra.release.stand_in "$@"\n'
+    )
+    stand_in.path.chmod(0o755)
+    monkeypatch.setenv("PULUMI", str(stand_in.path))
+    monkeypatch.setenv(ENV, str(project))
+    stand_in.queue("up", "ok")
+    stand_in.queue("output", "state")
+    return stand_in
+
+
+def tool(project: Path, argv: Sequence[str], **popen: Any) -> subprocess.Popen[str]:
+    """``python -m infra.release ARGV`` in another process, on ``project``'s stack files (the
+    environment, $PULUMI included, is this process's)."""
+    code = (
+        "import pathlib, sys, infra.paths\n"
+        f"infra.paths.PROJECT_FILE = pathlib.Path({str(project / 'Pulumi.yaml')!r})\n"
+        "from infra.release.__main__ import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code, *argv], cwd=ROOT, text=True, **popen)
+
+
+# --------------------------------------------------------------------------- the stand-in itself
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    return data
+
+
+def _next(project: Path, command: str) -> str:
+    control = project / "stand-in.json"
+    data = _load(control)
+    modes: list[str] = data.get(command) or ["ok" if command == "up" else "state"]
+    mode = modes.pop(0) if len(modes) > 1 else modes[0]
+    data[command] = modes
+    control.write_text(json.dumps(data))
+    return mode
+
+
+def _option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def _up(project: Path, stack: str, mode: str) -> int:
+    if mode == "fail":
+        print("error: update failed: googleapi: Error 503: backend unavailable", file=sys.stderr)
+        return 1
+    if mode == "hang":
+        time.sleep(600)
+    if mode == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if mode == "noop":
+        print(f"Updating ({stack}): done (kept as it was)")
+        return 0
+    import infra.paths
+
+    infra.paths.PROJECT_FILE = project / "Pulumi.yaml"
+    from infra.release import rendering
+    from tests.infra.release.harness import deployed_outputs
+
+    outputs = deployed_outputs(rendering.render(stack))
+    url = _load(project / "stand-in.json").get("url")
+    if url is not None:
+        for entry in outputs.get("apps", {}).values():
+            entry["url"] = url
+    state = project / f"stand-in-state-{stack}.json"
+    if state.exists():
+        state.replace(project / f"stand-in-stale-{stack}.json")
+    state.write_text(json.dumps(outputs))
+    print(f"Updating ({stack}): done")
+    return 0
+
+
+def _output(project: Path, stack: str, mode: str) -> int:
+    if mode == "fail":
+        print("error: getting outputs: 403 Forbidden", file=sys.stderr)
+        return 1
+    if mode == "hang":
+        time.sleep(600)
+    if mode == "empty":
+        return 0
+    if mode == "garbage":
+        sys.stdout.write(GARBAGE)
+        return 0
+    if mode == "foreign":
+        print(json.dumps(FOREIGN))
+        return 0
+    name = "stale" if mode == "stale" else "state"
+    print(json.dumps(_load(project / f"stand-in-{name}-{stack}.json")))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """``pulumi up --stack S …`` or ``pulumi stack output --json --stack S``."""
+    project = Path(os.environ[ENV])
+    stack = _option(argv, "--stack")
+    command = "up" if argv[:1] == ["up"] else "output" if argv[:2] == ["stack", "output"] else ""
+    if not command:
+        print(f"error: the stand-in does not do `pulumi {' '.join(argv)}`", file=sys.stderr)
+        return 2
+    with (project / "stand-in.log").open("a") as log:
+        log.write(f"{command} {stack}\n")
+    mode = _next(project, command)
+    return _up(project, stack, mode) if command == "up" else _output(project, stack, mode)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
