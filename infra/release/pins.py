@@ -13,7 +13,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap
 
 from infra import cutover
-from infra.config import apps as apps_section
+from infra.config import colors as colors_section
+from infra.config import record as record_section
 from infra.config import secrets as secrets_section
 from infra.release.document import StackFile, child, node_of
 from infra.release.errors import ReleaseError
@@ -38,13 +39,13 @@ def pin_color(file: StackFile, app: AppSettings, color: Color, image: str) -> di
     entry.pop("source", None)
     entry["image"] = image
     if spec.env:
-        env = {var.name: apps_section.env_entry(var) for var in spec.env}
+        env = {var.name: colors_section.env_entry(var) for var in spec.env}
         entry["env"] = node_of(env, inline=True)
     if spec.config_maps:
         entry["configMaps"] = node_of({cm: dict(data) for cm, data in spec.config_maps.items()})
     secrets = pin_secrets(file, app, color) if app.secret is not None else None
     pin = ColorPin(color=color, image=image, config=cutover.snapshot_digest(app, color))
-    return apps_section.pin_entry(pin, secrets)
+    return record_section.pin_entry(pin, secrets)
 
 
 def pin_secrets(file: StackFile, app: AppSettings, color: Color) -> str:

@@ -16,8 +16,8 @@ from pathlib import Path
 from ruamel.yaml.comments import CommentedMap
 
 from infra import cutover
-from infra.config import apps as apps_section
 from infra.config import keypath
+from infra.config import record as record_section
 from infra.paths import ROOT
 from infra.release import pins
 from infra.release.changes import Change, How
@@ -131,7 +131,7 @@ def plan_start(
     pinned = candidate.colors[idle].image
     if pinned is not None and pinned != app.colors[idle].image:
         _check_pinned(settings, f"apps.{app_name}.colors.{idle}.image", pinned)
-    pins.record(node, "candidate", apps_section.pin_entry(cutover.pin_of(candidate, idle)))
+    pins.record(node, "candidate", record_section.pin_entry(cutover.pin_of(candidate, idle)))
 
     return Step(
         "start",
@@ -373,8 +373,8 @@ def _promote(
     if app.secret is not None:
         # The new live color keeps the values it was checked with, whatever comes next.
         pins.pin_secrets(file, app, candidate.color)
-    pins.record(node, "previous", apps_section.pin_entry(live))
-    pins.record(node, "live", apps_section.pin_entry(candidate))
+    pins.record(node, "previous", record_section.pin_entry(live))
+    pins.record(node, "live", record_section.pin_entry(candidate))
     pins.record(node, "candidate", None)
     node["activeColor"] = candidate.color
 
@@ -395,8 +395,8 @@ def _promote_again(
     assert record.live is not None and record.previous is not None
     deployed = StackFile(file.stack)
     node = deployed.app(app.name)
-    pins.record(node, "live", apps_section.pin_entry(record.previous))
-    pins.record(node, "candidate", apps_section.pin_entry(record.live))
+    pins.record(node, "live", record_section.pin_entry(record.previous))
+    pins.record(node, "candidate", record_section.pin_entry(record.live))
     pins.record(node, "previous", None)
     node["activeColor"] = record.previous.color
     return Step(
@@ -462,9 +462,9 @@ def plan_rollback(stack: str, app_name: str, outputs: Outputs | None = None) -> 
                 "before (it builds from source); `start` a release of the version to go back to"
             )
         target = cutover.pin_of(app, idle)
-    pins.record(node, "candidate", apps_section.pin_entry(record.live))
+    pins.record(node, "candidate", record_section.pin_entry(record.live))
     pins.record(node, "previous", None)
-    pins.record(node, "live", apps_section.pin_entry(target))
+    pins.record(node, "live", record_section.pin_entry(target))
     node["activeColor"] = target.color
     return Step(
         "rollback",

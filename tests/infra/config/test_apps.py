@@ -4,13 +4,10 @@ server would refuse it; names are unique in a stack and the error names the key 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import apps as apps_section
-from infra.settings import ColorPin
 from tests.infra.config.cases import base, each_refused, parsed, refused, with_value
 
 A = "apps.imageview"
@@ -295,113 +292,7 @@ def test_two_apps_with_distinct_names_parse() -> None:
     assert list(parsed(_two_apps()).apps) == ["imageview", "other"]
 
 
-@pytest.mark.parametrize(
-    ("ignore", "problem"),
-    [
-        (None, "web/Dockerfile.dockerignore is missing"),
-        ("!web/app.js\n", "must start with '*' (deny all)"),
-        ("*\n!web/*.js\n", "'!web/*.js' is not '!<path>' with a literal path"),
-        ("*\nweb/app.js\n", "'web/app.js' is not '!<path>'"),
-        ("*\n!../secret\n", "'!../secret' is not '!<path>'"),
-        ("*\n!/etc/passwd\n", "'!/etc/passwd' is not '!<path>'"),
-        ("*\n!web/gone.js\n", "'!web/gone.js' names nothing under apps/"),
-    ],
-)
-def test_source_needs_a_literal_allow_list_beside_its_dockerfile(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ignore: str | None, problem: str
-) -> None:
-    apps = tmp_path / "apps"
-    (apps / "web").mkdir(parents=True)
-    (apps / "web/Dockerfile").write_text("FROM scratch\nCOPY web/app.js /\n")
-    (apps / "web/app.js").write_text("")
-    if ignore is not None:
-        (apps / "web/Dockerfile.dockerignore").write_text(ignore)
-    monkeypatch.setattr(apps_section, "ROOT", tmp_path)
-    monkeypatch.setattr(apps_section, "APPS", apps)
-    colors = {"blue": {"source": "apps/web"}, "green": {"source": "apps/web"}}
-    message = refused(with_value(f"{A}.colors", colors), f"{A}.colors.blue.source", problem)
-    assert "Dockerfile.dockerignore allow-list" in message
-
-
-def test_a_source_whose_files_link_out_of_apps_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    apps = tmp_path / "apps"
-    (apps / "web").mkdir(parents=True)
-    (tmp_path / "outside.txt").write_text("a host file")
-    (apps / "web/Dockerfile").write_text("FROM scratch\n")
-    (apps / "web/Dockerfile.dockerignore").write_text("*\n!web/\n")
-    (apps / "web/secret.txt").symlink_to(tmp_path / "outside.txt")
-    monkeypatch.setattr(apps_section, "ROOT", tmp_path)
-    monkeypatch.setattr(apps_section, "APPS", apps)
-    colors = {"blue": {"source": "apps/web"}, "green": {"source": "apps/web"}}
-    refused(
-        with_value(f"{A}.colors", colors), f"{A}.colors.blue.source", "web/secret.txt is a link"
-    )
-
-
 def test_a_wrong_app_name_is_named() -> None:
     raw = base()
     raw["apps"]["Image View"] = raw["apps"].pop("imageview")
     refused(raw, "apps.Image View", "an app name")
-
-
-def test_env_entries_read_back_as_the_same_variables() -> None:
-    """What the release tool writes for a pinned color's env is what the parser reads."""
-    raw = with_value(f"{A}.env.PLAIN", "text")
-    colors = parsed(raw).apps["imageview"].colors
-    env = {var.name: apps_section.env_entry(var) for var in colors["blue"].env}
-    assert env["PLAIN"] == "text"
-    assert env["SECRET_KEY"] == {"secretKeyRef": {"name": "apikey", "key": "key"}}
-    again = parsed(with_value(f"{A}.colors.blue.env", env)).apps["imageview"].colors["blue"]
-    assert again.env == colors["blue"].env
-
-
-def test_a_pin_entry_reads_back_as_the_same_pin() -> None:
-    digest = "gcr.io/p/imageview@sha256:" + "a" * 64
-    app = parsed(with_value(f"{A}.colors.blue.image", digest)).apps["imageview"]
-    pin = ColorPin(color="blue", image=digest, config="c" * 64)
-    entry = apps_section.pin_entry(pin, secrets="d" * 64)
-    assert entry["secrets"] == "d" * 64 and "secrets" not in apps_section.pin_entry(pin)
-    raw = with_value(f"{A}.colors.blue.image", digest)
-    raw = with_value(f"{A}.release.live", entry, raw)
-    raw = with_value(f"{A}.release.allowLiveChange", True, raw)
-    assert parsed(raw).apps["imageview"].release.live == pin
-    assert app.release.live is None
-
-
-#: Kubernetes' limit on the data of one ConfigMap or Secret (1 MiB).
-LIMIT = 1024 * 1024
-
-
-def _with_config_map(data: dict[str, str], color_data: dict[str, str] | None = None) -> Any:
-    raw = with_value(f"{A}.configMaps", {"projectid": {"project.id": "hello-docker"}, "big": data})
-    if color_data is not None:
-        raw = with_value(f"{A}.colors.green.configMaps", {"big": color_data}, raw)
-    return raw
-
-
-def test_a_config_map_may_hold_up_to_1_mib_of_values() -> None:
-    """Only the values count, as UTF-8 bytes: a 2-byte character at the end fills it exactly."""
-    data = {"a.txt": "a" * (LIMIT // 2), "b.txt": "b" * (LIMIT // 2 - 2) + "é"}
-    settings = parsed(_with_config_map(data))
-    assert settings.apps["imageview"].colors["blue"].config_maps["big"] == data
-
-
-def test_a_config_map_one_byte_over_1_mib_is_refused_naming_app_object_and_size() -> None:
-    data = {"a.txt": "a" * (LIMIT // 2), "b.txt": "b" * (LIMIT // 2 - 1) + "é"}
-    message = refused(_with_config_map(data), f"{A}.configMaps.big", "1048577 bytes")
-    assert "the blue ConfigMap big of app imageview would hold 1048577 bytes of data" in message
-    assert "over Kubernetes' limit of 1048576 bytes (1 MiB)" in message
-    assert len(message) < 500, "the value is cut, not printed whole"
-
-
-def test_a_color_override_that_tips_a_config_map_over_names_the_colors_key() -> None:
-    data = {"a.txt": "a" * LIMIT}
-    parsed(_with_config_map(data))  # at the limit on both colors
-    message = refused(
-        _with_config_map(data, {"extra": "x"}),
-        f"{A}.colors.green.configMaps.big",
-        "the green ConfigMap big of app imageview would hold 1048577 bytes",
-    )
-    assert "blue" not in message
