@@ -344,6 +344,7 @@ class ControlPlane:
     kubeconfig: Path = field(init=False)
     pki: Pki | None = None
     _session: requests.Session | None = None
+    _discovered: dict[str, dict[str, tuple[str, bool]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.kubeconfig = self.workdir / "kubeconfig"
@@ -542,20 +543,57 @@ class ControlPlane:
         return self.request("POST", path, json=body, params=params)
 
     def apply_file(self, path: Path) -> None:
-        """Creates each object of a YAML file (server-side apply, as its owner)."""
+        """Applies each object of a YAML file (server-side apply, strict)."""
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
-                response = self.request(
-                    "PATCH",
-                    _object_path(doc),
-                    data=yaml.safe_dump(doc),
-                    headers={"Content-Type": "application/apply-patch+yaml"},
-                    params={"fieldManager": "gke-bluegreen-tests", "fieldValidation": "Strict"},
-                )
+                response = self.apply(doc)
                 if response.status_code >= 300:
                     raise StartError(
                         f"applying {doc['kind']} {doc['metadata']['name']}: {response.text}"
                     )
+
+    def path(self, obj: Mapping[str, Any], namespace: str | None = None) -> str:
+        """The URL path of ``obj`` (its kind resolved through API discovery), in ``namespace`` or
+        its own when the kind is namespaced."""
+        api = obj["apiVersion"]
+        base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
+        if base not in self._discovered:
+            resources = self.get(base)["resources"]
+            self._discovered[base] = {
+                r["kind"]: (r["name"], r["namespaced"]) for r in resources if "/" not in r["name"]
+            }
+        kinds = self._discovered[base]
+        if obj["kind"] not in kinds:
+            raise KeyError(f"the API server serves no {obj['kind']} in {api}")
+        plural, namespaced = kinds[obj["kind"]]
+        name = obj["metadata"]["name"]
+        if not namespaced:
+            return f"{base}/{plural}/{name}"
+        ns = namespace or obj["metadata"].get("namespace") or "default"
+        return f"{base}/namespaces/{ns}/{plural}/{name}"
+
+    def apply(
+        self, obj: Mapping[str, Any], namespace: str | None = None, dry_run: bool = False
+    ) -> requests.Response:
+        """Server-side apply of ``obj`` with strict field validation, as its only manager."""
+        params = {
+            "fieldManager": "gke-bluegreen-tests",
+            "fieldValidation": "Strict",
+            "force": "true",
+        }
+        if dry_run:
+            params["dryRun"] = "All"
+        path = self.path(obj, namespace)
+        body = dict(obj)
+        if namespace is not None and "/namespaces/" in path:
+            body["metadata"] = {**obj["metadata"], "namespace": namespace}
+        return self.request(
+            "PATCH",
+            path,
+            data=yaml.safe_dump(body),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+            params=params,
+        )
 
     def create_node(self, name: str) -> None:
         body = {
@@ -631,17 +669,6 @@ def _condition(obj: Mapping[str, Any], kind: str) -> str | None:
         if cond.get("type") == kind:
             return str(cond.get("status"))
     return None
-
-
-def _object_path(doc: Mapping[str, Any]) -> str:
-    """The URL of one cluster-scoped object of a core or named API group (what apply_file is
-    used for: CRDs)."""
-    api = doc["apiVersion"]
-    base = f"/api/{api}" if "/" not in api else f"/apis/{api}"
-    plural = {"CustomResourceDefinition": "customresourcedefinitions"}.get(doc["kind"])
-    if plural is None:
-        raise StartError(f"apply_file knows no plural for {doc['kind']}")
-    return f"{base}/{plural}/{doc['metadata']['name']}"
 
 
 @contextlib.contextmanager
