@@ -3,8 +3,8 @@ kube-controller-manager, kube-scheduler and kwok (fake nodes, pods without a kub
 127.0.0.1 with fresh certificates, in one temporary folder that ``stop`` removes.
 
 The binaries come from ``.tools/bin`` (scripts/install.d/50-go-tools.sh builds them from
-tools/go.mod). ``python -m tests.real.cluster`` (``make
-cluster``) starts one for people, prints the kubeconfig path and stops on Ctrl-C.
+tools/go.mod). ``python -m tests.real.cluster`` (``make cluster``) starts one for people, prints
+the kubeconfig path and stops on Ctrl-C.
 
 What the cluster is: the API server with its default admission plugins, RBAC and strict field
 validation available to every client; the controllers a kubelet-less cluster can run
