@@ -595,6 +595,20 @@ class ControlPlane:
             params=params,
         )
 
+    def ready_endpoints(self, namespace: str, service: str) -> set[str]:
+        """The addresses of a Service's ready endpoints (its EndpointSlices)."""
+        slices = self.get(
+            f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
+            params={"labelSelector": f"kubernetes.io/service-name={service}"},
+        )["items"]
+        return {
+            address
+            for s in slices
+            for e in s.get("endpoints") or []
+            if e.get("conditions", {}).get("ready")
+            for address in e["addresses"]
+        }
+
     def create_node(self, name: str) -> None:
         body = {
             "apiVersion": "v1",

@@ -155,20 +155,12 @@ def test_a_deployment_gets_ready_pods_and_endpoints(cluster: ControlPlane, names
         assert conditions(pod)["Ready"] == "True"
         assert pod["status"]["podIP"]
 
-    def endpoints() -> list[Any]:
-        slices = cluster.get(
-            f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
-            params={"labelSelector": "kubernetes.io/service-name=web"},
-        )["items"]
-        return [
-            e
-            for s in slices
-            for e in s.get("endpoints") or []
-            if e.get("conditions", {}).get("ready")
-        ]
-
-    ready = wait_for(endpoints, "2 ready endpoints of Service web")
-    assert sorted(e["addresses"][0] for e in ready) == sorted(p["status"]["podIP"] for p in pods)
+    # The endpoint controller follows pod readiness a moment later.
+    pod_ips = {p["status"]["podIP"] for p in pods}
+    wait_for(
+        lambda: cluster.ready_endpoints(namespace, "web") == pod_ips,
+        f"Service web's ready endpoints to be its pods {sorted(pod_ips)}",
+    )
 
 
 def test_a_broken_deployment_pod_runs_but_is_never_ready(

@@ -91,21 +91,24 @@ def test_the_local_stack_rolls_out_on_the_control_plane(
     while left := pending():
         assert time.monotonic() < deadline, "still waiting after 90 s:\n" + "\n".join(left)
         time.sleep(0.5)
-    # Each Service of a color selects exactly that color's ready pods.
-    for svc in (o for o in objects if o["kind"] == "Service"):
-        selector = ",".join(f"{k}={v}" for k, v in svc["spec"]["selector"].items())
-        pods = cluster.get(
-            f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": selector}
-        )["items"]
-        slices = cluster.get(
-            f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices",
-            params={"labelSelector": f"kubernetes.io/service-name={svc['metadata']['name']}"},
-        )["items"]
-        ready = {
-            e["addresses"][0]
-            for s in slices
-            for e in s.get("endpoints") or []
-            if e.get("conditions", {}).get("ready")
-        }
-        running = {p["status"]["podIP"] for p in pods if p["status"].get("phase") == "Running"}
-        assert ready == running, f"Service {svc['metadata']['name']}: {ready} != {running}"
+
+    # Each Service's ready endpoints become exactly the running pods it selects (the endpoint
+    # controller follows pod readiness a moment later).
+    def mismatched() -> list[str]:
+        wrong = []
+        for svc in (o for o in objects if o["kind"] == "Service"):
+            name = svc["metadata"]["name"]
+            selector = ",".join(f"{k}={v}" for k, v in svc["spec"]["selector"].items())
+            pods = cluster.get(
+                f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": selector}
+            )["items"]
+            running = {p["status"]["podIP"] for p in pods if p["status"].get("phase") == "Running"}
+            ready = cluster.ready_endpoints(namespace, name)
+            if not running or ready != running:
+                wrong.append(f"Service {name}: endpoints {sorted(ready)}, pods {sorted(running)}")
+        return wrong
+
+    deadline = time.monotonic() + 30
+    while wrong := mismatched():
+        assert time.monotonic() < deadline, "\n".join(wrong)
+        time.sleep(0.5)
