@@ -1,12 +1,13 @@
 # The real tier's programs (tests/real), built from our own Go modules into .tools/bin
 # (git-ignored): the Pulumi CLI, etcd, kube-apiserver, kube-controller-manager, kube-scheduler
-# and kwok from tools/go.mod; the Kubernetes provider from tools/kubernetes-provider/go.mod (its
-# own build list: it needs an older Pulumi SDK and Kubernetes client than the others). etcd is
+# and kwok from tools/go.mod; the Kubernetes provider from tools/kubernetes-provider/go.mod and
+# Pulumi's YAML language host from tools/yaml-host/go.mod (each its own build list: they need
+# older Pulumi SDKs and Kubernetes clients than the others). etcd is
 # the 3.6 that Kubernetes 1.36 is built and tested with, not Debian's 3.4; tools/README.md says
 # why each version.
 # Sourced by scripts/install.sh.
 #
-# Reuse: a stamp named after the hash of both modules' go.mod and go.sum, this script and
+# Reuse: a stamp named after the hash of the modules' go.mod and go.sum, this script and
 # `go version` marks a finished build; with that stamp and every binary present nothing is built.
 # Otherwise `go build` runs with the go command's own caches (GOCACHE, GOMODCACHE), which it keeps
 # between runs on one machine, so a changed module only recompiles what changed. Builds run at
@@ -15,7 +16,8 @@
 # The versions a binary reports come from the linker (-X), as in each project's own release
 # build; they are read from the modules' build lists, so they cannot drift from go.mod.
 go_tools_bin=.tools/bin
-go_tools=(pulumi etcd kube-apiserver kube-controller-manager kube-scheduler kwok pulumi-resource-kubernetes)
+go_tools=(pulumi etcd kube-apiserver kube-controller-manager kube-scheduler kwok
+  pulumi-resource-kubernetes pulumi-language-yaml)
 # The Kubernetes provider's module has no version tags: its go.mod names the commit of the
 # release tag as a pseudo-version, and this is that release.
 go_tools_k8s_provider_commit=f47bc2d6f199
@@ -33,6 +35,7 @@ fi
 go_tools_stamp="$go_tools_bin/.built-$(
   {
     cat tools/go.mod tools/go.sum tools/kubernetes-provider/go.mod tools/kubernetes-provider/go.sum
+    cat tools/yaml-host/go.mod tools/yaml-host/go.sum
     cat scripts/install.d/50-go-tools.sh
     go version
   } | sha256sum | cut -c1-16
@@ -95,6 +98,12 @@ else
     nice -n 19 go build \
       -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$go_tools_k8s_provider_version" \
       -o "$out/pulumi-resource-kubernetes" ./gen/pulumi-resource-kubernetes
+
+    cd ../yaml-host
+    yaml=$(ver github.com/pulumi/pulumi-yaml)
+    echo "go tools: building pulumi-language-yaml $yaml"
+    nice -n 19 go build -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$yaml" \
+      -o "$out/" tool
   )
   rm -f "$go_tools_bin"/.built-*
   touch "$go_tools_stamp"
