@@ -36,7 +36,7 @@ define need_pulumi
 $(if $(shell command -v $(PULUMI)),,$(error the Pulumi CLI ($(PULUMI)) is not installed: https://www.pulumi.com/docs/install/))
 endef
 
-.PHONY: help setup lock runtime-venv policy-venv test lint render doctor policy scan preview up clean
+.PHONY: help setup lock runtime-venv policy-venv test lint render doctor policy scan preview up cluster clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ up: policy-venv ## pulumi up of STACK: refresh first, policy pack on
 	$(need_stack)
 	$(need_pulumi)
 	$(PULUMI) up --stack $(STACK) --refresh --policy-pack $(POLICY)
+
+cluster: ## a Kubernetes control plane on 127.0.0.1 (tests/real/cluster.py; needs make setup): prints its kubeconfig, Ctrl-C stops it
+	$(PY) -m tests.real.cluster
 
 clean: ## remove offline renders
 	rm -rf $(OUT)

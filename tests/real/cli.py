@@ -1,0 +1,66 @@
+"""The Pulumi CLI built from tools/ (``.tools/bin/pulumi``), run the way the real tier runs it: a
+file backend and a passphrase in a scratch folder, no plugin downloads, no update check, and a
+PATH with none of the machine's own Pulumi programs (plugins the tier wants are passed in
+``extra_path``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.real.cluster import TOOLS_BIN, Unavailable
+
+PULUMI = TOOLS_BIN / "pulumi"
+#: What the CLI prints when it has validated the project and the stack's config and goes on to
+#: start the program: no Python language host can be built here (tools/README.md).
+NO_LANGUAGE_HOST = "no language plugin 'pulumi-language-python' found"
+
+
+def pulumi_binary() -> Path:
+    if not os.access(PULUMI, os.X_OK):
+        raise Unavailable(
+            f"missing: the Pulumi CLI ({PULUMI}); install: bash scripts/install.sh "
+            "(scripts/install.d/50-go-tools.sh)"
+        )
+    return PULUMI
+
+
+@dataclass(frozen=True)
+class Cli:
+    """One isolated CLI home and file backend under ``scratch``."""
+
+    scratch: Path
+    extra_path: Sequence[Path] = ()
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        state = self.scratch / "state"
+        state.mkdir(parents=True, exist_ok=True)
+        path = [str(p) for p in self.extra_path] + ["/usr/bin", "/bin"]
+        return {
+            "PATH": os.pathsep.join(path),
+            "HOME": str(self.scratch),
+            "PULUMI_HOME": str(self.scratch / "pulumi-home"),
+            "PULUMI_BACKEND_URL": f"file://{state}",
+            "PULUMI_CONFIG_PASSPHRASE": "real-tier",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_SKIP_CONFIRMATIONS": "true",
+            **self.extra_env,
+        }
+
+    def run(self, cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``pulumi ARGS`` in ``cwd``; stdout and stderr together in ``.stdout``."""
+        return subprocess.run(
+            [str(pulumi_binary()), *args, "--non-interactive"],
+            cwd=cwd,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
