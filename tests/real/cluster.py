@@ -202,7 +202,7 @@ def make_pki(folder: Path) -> Pki:
         path.chmod(0o600)
         return path
 
-    service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())
+    service_ip = ipaddress.ip_address(next(ipaddress.ip_network(SERVICE_CIDR).hosts()).compressed)
     dns = [
         "localhost",
         "kubernetes",
