@@ -15,6 +15,8 @@ any input.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -58,13 +60,21 @@ def to_wire(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    """``text`` parsed; kept, because one command reads Pulumi.yaml and the stack file again for
+    each question it asks of them (PyYAML's pure-Python parser takes milliseconds a file)."""
+    return yaml.safe_load(text)
+
+
 def _load_yaml(path: Path, what: str) -> Any:
     try:
         text = path.read_text()
     except OSError as err:
         raise StackFileError(f"{what} {path.name} cannot be read: {err.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        # A copy: callers edit what they get (overrides, defaults).
+        return copy.deepcopy(_parsed(text))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
