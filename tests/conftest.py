@@ -3,6 +3,7 @@ and real HTTP servers on loopback for the clients that check a deployed color.""
 
 from __future__ import annotations
 
+import atexit
 import copy
 import gc
 import json
@@ -24,8 +25,13 @@ def pytest_configure(config: pytest.Config) -> None:
     """Fewer garbage collections: the session keeps every render it made (the cache below) and
     the SDKs allocate many short-lived objects per resource, so at CPython's default thresholds
     (700, 10, 10) full collections keep re-walking a large heap. Measured on tests/infra and
-    tests/stacks (bench/README.md, Program): 28 s at the default, 20 s at these."""
+    tests/stacks (bench/README.md, Program): 28 s at the default, 20 s at these.
+
+    For the same reason the interpreter's own collections while it shuts down took most of a
+    second after the last test. By then pytest has collected and reported what the session left
+    (its unraisable-exception check), so at exit the heap is frozen: those passes skip it."""
     gc.set_threshold(50_000, 20, 20)
+    atexit.register(gc.freeze)
 
 
 class Renders:
