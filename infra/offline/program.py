@@ -127,6 +127,7 @@ def run(
     with (
         cli.scratch_dir("gke-bluegreen-contexts-") as scratch,
         engine_environment(config, staging or scratch),
+        mocks.without_stack_traces(),
     ):
         run_program()
     return Render(

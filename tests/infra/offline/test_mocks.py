@@ -7,7 +7,8 @@ import importlib.metadata
 
 import pulumi
 from google.protobuf import struct_pb2
-from pulumi.runtime import settings
+from pulumi.runtime import resource, settings
+from pulumi.runtime.proto import source_pb2
 
 from infra.offline import mocks
 
@@ -45,3 +46,12 @@ def test_deserialize_keeps_secrets_marked() -> None:
     struct.update({"a": 1.0, "b": mocks.secret("x")})
     assert mocks.deserialize(struct) == {"a": 1.0, "b": mocks.secret("x")}, f"pulumi {SDK}"
     assert mocks.is_secret(mocks.deserialize(struct)["b"])
+
+
+def test_registrations_can_skip_the_stack_trace() -> None:
+    take = getattr(resource, "_get_stack_trace", None)
+    assert callable(take), f"pulumi {SDK}: resource._get_stack_trace is gone"
+    assert isinstance(take(), source_pb2.StackTrace), f"pulumi {SDK}"
+    with mocks.without_stack_traces():
+        assert resource._get_stack_trace() == source_pb2.StackTrace()
+    assert resource._get_stack_trace is take, "restored after the block"
