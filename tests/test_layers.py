@@ -12,54 +12,79 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+#: The broken imports each contract must catch: (module, the import added to it, the contract's
+#: name as lint-imports prints it).
+BROKEN = [
+    ("infra/settings.py", "import infra.offline.render", "layers: "),
+    ("infra/components/cluster.py", "import infra.offline.program", "layers: "),
+    ("infra/delay.py", "import infra.settings", "layers: "),
+    ("infra/components/workload.py", "import infra.config", "never the config parser"),
+    ("infra/components/service.py", "import infra.components.workload", "inside components"),
+    ("infra/components/image.py", "import infra.components.platform", "inside components"),
+    ("infra/gcs_acl/spec.py", "import infra.settings", "stands alone"),
+    ("infra/naming.py", "import infra.cutover", "layers: "),
+    ("infra/gcs_acl/cli.py", "import infra.release", "stands alone"),
+    ("infra/e2e/scenario.py", "import infra.release.status", "judges the release tool"),
+    ("infra/settings.py", "import infra.e2e.load", "layers: "),
+]
+END = "== lint-imports exit"
+#: lint-imports (its own entry point, ``importlinter.cli.lint_imports``) on each folder named, in
+#: one interpreter: what ``lint-imports --no-cache`` run in that folder prints, then END and its
+#: exit code. Nothing here imports ``infra``, so each run finds the folder's own copy.
+LINT_EACH = f"""
+import importlib, os, sys
+from importlinter.cli import lint_imports
+for folder in sys.argv[1:]:
+    os.chdir(folder)
+    importlib.invalidate_caches()
+    code = lint_imports(no_cache=True)
+    sys.stdout.flush()
+    print("{END}", code, flush=True)
+"""
 
 
-def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"],
-        cwd=cwd,
+@pytest.fixture(scope="module")
+def linted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, str]]:
+    """Exit code and output of lint-imports on the repository ("") and on a copy of it with
+    each of :data:`BROKEN` (by module and import), all in one process."""
+    folders = {"": ROOT}
+    for module, bad_import, _ in BROKEN:
+        copy = tmp_path_factory.mktemp("repo")
+        shutil.copytree(
+            ROOT / "infra", copy / "infra", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
+        target = copy / module
+        target.write_text(target.read_text() + f"\n{bad_import}  # noqa\n")
+        folders[f"{module}: {bad_import}"] = copy
+    result = subprocess.run(
+        [sys.executable, "-c", LINT_EACH, *map(str, folders.values())],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+    runs = result.stdout.split(f"{END} ")
+    assert len(runs) == len(folders) + 1, result.stdout[-2000:] + result.stderr[-2000:]
+    codes = [int(run.split("\n", 1)[0]) for run in runs[1:]]
+    outputs = [runs[0]] + [run.split("\n", 1)[1] for run in runs[1:-1]]
+    return dict(zip(folders, zip(codes, outputs, strict=True), strict=True))
 
 
-def test_layer_contracts_are_kept() -> None:
-    result = lint_imports(ROOT)
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert "0 broken" in result.stdout
+def test_layer_contracts_are_kept(linted: dict[str, tuple[int, str]]) -> None:
+    code, stdout = linted[""]
+    assert code == 0, stdout[-3000:]
+    assert "0 broken" in stdout
 
 
-@pytest.mark.parametrize(
-    ("module", "bad_import", "contract"),
-    [
-        ("infra/settings.py", "import infra.offline.render", "layers: "),
-        ("infra/components/cluster.py", "import infra.offline.program", "layers: "),
-        ("infra/delay.py", "import infra.settings", "layers: "),
-        ("infra/components/workload.py", "import infra.config", "never the config parser"),
-        ("infra/components/service.py", "import infra.components.workload", "inside components"),
-        ("infra/components/image.py", "import infra.components.platform", "inside components"),
-        ("infra/gcs_acl/spec.py", "import infra.settings", "stands alone"),
-        ("infra/naming.py", "import infra.cutover", "layers: "),
-        ("infra/gcs_acl/cli.py", "import infra.release", "stands alone"),
-        ("infra/e2e/scenario.py", "import infra.release.status", "judges the release tool"),
-        ("infra/settings.py", "import infra.e2e.load", "layers: "),
-    ],
-)
+@pytest.mark.parametrize(("module", "bad_import", "contract"), BROKEN)
 def test_a_broken_layer_fails_the_check(
-    tmp_path: Path, module: str, bad_import: str, contract: str
+    linted: dict[str, tuple[int, str]], module: str, bad_import: str, contract: str
 ) -> None:
-    copy = tmp_path / "repo"
-    shutil.copytree(ROOT / "infra", copy / "infra", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    target = copy / module
-    target.write_text(target.read_text() + f"\n{bad_import}  # noqa\n")
-    result = lint_imports(copy)
-    assert result.returncode != 0, result.stdout[-2000:]
-    broken = result.stdout.split("Broken contracts", 1)[-1]
-    assert "BROKEN" in result.stdout and contract in broken, result.stdout[-2000:]
+    code, stdout = linted[f"{module}: {bad_import}"]
+    assert code != 0, stdout[-2000:]
+    broken = stdout.split("Broken contracts", 1)[-1]
+    assert "BROKEN" in stdout and contract in broken, stdout[-2000:]
 
 
 def test_main_only_wires() -> None:

@@ -14,7 +14,8 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +23,9 @@ import pulumi
 
 # --------------------------------------------------------------------------- SDK internals
 # No public API gives these. Each is checked by tests/infra/offline/test_mocks.py.
-from pulumi.runtime import rpc
+from pulumi.runtime import resource, rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import source_pb2
 
 from infra.settings import SECRET_SHOWN
 
@@ -42,6 +44,20 @@ def reset_root_stack() -> None:
     """Forgets the root Stack resource (``settings.ROOT``): ``set_mocks`` keeps an existing one,
     which would parent a new run's resources to the previous run's stack URN."""
     pulumi.runtime.settings.ROOT.set(None)
+
+
+@contextmanager
+def without_stack_traces() -> Iterator[None]:
+    """Registrations without the stack trace the SDK takes for each (``resource._get_stack_trace``:
+    every frame on the stack, its file turned into a URI), which the engine shows as where a
+    resource was declared. The mocks never read it, and it was a tenth of a render from the
+    command line, a fifth inside pytest's deeper stack."""
+    take = resource._get_stack_trace
+    resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        resource._get_stack_trace = take
 
 
 def stack_exports() -> dict[str, Any]:

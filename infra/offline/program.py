@@ -15,7 +15,7 @@ import os
 import runpy
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ class Render:
     config: StackConfig
     resources: list[mocks.Registered]
     outputs: dict[str, Any]
+    invoked: list[mocks.Invoked] = field(default_factory=list)
+    """The provider functions it called, in order."""
 
     def of_type(self, typ: str) -> list[mocks.Registered]:
         """Resources of one Pulumi type token, in registration order."""
@@ -130,9 +132,16 @@ def run(
     with (
         cli.scratch_dir("gke-bluegreen-contexts-") as scratch,
         engine_environment(config, staging or scratch),
+        mocks.without_stack_traces(),
     ):
         run_program()
-    return Render(stack=config.stack, config=config, resources=monitor.registered, outputs=outputs)
+    return Render(
+        stack=config.stack,
+        config=config,
+        resources=monitor.registered,
+        outputs=outputs,
+        invoked=monitor.invoked,
+    )
 
 
 def _keep(outputs: dict[str, Any], key: str, pair: list[Any]) -> None:

@@ -18,6 +18,8 @@ last one, ruamel.yaml refuses it in words of its own).
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -128,10 +130,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    """``text`` parsed; kept, because one command reads Pulumi.yaml and the stack file again for
+    each question it asks of them (PyYAML's pure-Python parser takes milliseconds a file)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_yaml(text: str, path: Path, what: str) -> Any:
     """``text`` (the file at ``path``) as YAML, each key once per mapping; one line when not."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        # A copy: callers edit what they get (overrides, defaults).
+        return copy.deepcopy(_parsed(text))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

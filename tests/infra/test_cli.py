@@ -1,5 +1,6 @@
 """infra/cli.py: an error of every command-line tool is one line (a usage error exit 2), and
-Ctrl-C one line and exit 130, in a fresh process, as a user meets them."""
+Ctrl-C one line and exit 130, in a fresh process where the process is what is tested (the
+interpreter's exit code, signals), else through each tool's ``main``."""
 
 from __future__ import annotations
 
@@ -8,37 +9,55 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.cli import error
+from infra.doctor.__main__ import main as doctor_main
+from infra.offline.render import main as render_main
 from infra.paths import ROOT
+from infra.release.__main__ import main as release_main
+
+#: What a user might mistype, for each tool, and the words its one line must hold.
+USAGE_ERRORS = [
+    (
+        ["infra.offline.render", "--stack", "dev", "--out", "/nonexistent/x", "--bogus"],
+        "unrecognized arguments: --bogus",
+    ),
+    (["infra.release", "launch"], "invalid choice: 'launch'"),
+    (["infra.offline.render"], "required: --stack, --out"),
+    (["infra.doctor"], "required: --stack"),
+    (["infra.release"], "required: command"),
+    (
+        ["infra.release", "finish", "--stack", "dev", "--app", "kubia", "--idle-replicas", ""],
+        "--idle-replicas: '' is not a whole number from 0 to 1000",
+    ),
+    (
+        ["infra.release", "verify", "--stack", "dev", "--app", "kubia", "--requests", "1e3"],
+        "--requests: '1e3' is not a whole number from 1 to 1000",
+    ),
+]
+#: Each tool's ``main`` (what ``python -m`` runs inside :func:`infra.cli.run`).
+MAINS: dict[str, Callable[[list[str]], int]] = {
+    "infra.offline.render": render_main,
+    "infra.doctor": doctor_main,
+    "infra.release": release_main,
+}
 
 
-@pytest.mark.parametrize(
-    ("argv", "words"),
-    [
-        (
-            ["infra.offline.render", "--stack", "dev", "--out", "/nonexistent/x", "--bogus"],
-            "unrecognized arguments: --bogus",
-        ),
-        (["infra.offline.render"], "required: --stack, --out"),
-        (["infra.doctor"], "required: --stack"),
-        (["infra.release"], "required: command"),
-        (["infra.release", "launch"], "invalid choice: 'launch'"),
-        (
-            ["infra.release", "finish", "--stack", "dev", "--app", "kubia", "--idle-replicas", ""],
-            "--idle-replicas: '' is not a whole number from 0 to 1000",
-        ),
-        (
-            ["infra.release", "verify", "--stack", "dev", "--app", "kubia", "--requests", "1e3"],
-            "--requests: '1e3' is not a whole number from 1 to 1000",
-        ),
-    ],
-)
+def _assert_one_usage_line(code: object, out: str, err: str, words: str) -> None:
+    assert code == 2, err
+    assert out == ""
+    assert err.count("\n") == 1 and words in err, err
+    assert err.startswith("error: ") and "--help)" in err
+
+
+@pytest.mark.parametrize(("argv", "words"), USAGE_ERRORS[:2])
 def test_a_usage_error_is_one_line_and_exit_2(argv: list[str], words: str) -> None:
+    """Through ``python -m``, as a user meets it: one tool's options, another's subcommands."""
     result = subprocess.run(
         [sys.executable, "-m", *argv],
         cwd=ROOT,
@@ -47,10 +66,19 @@ def test_a_usage_error_is_one_line_and_exit_2(argv: list[str], words: str) -> No
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
-    assert result.stderr.startswith("error: ") and "--help)" in result.stderr
+    _assert_one_usage_line(result.returncode, result.stdout, result.stderr, words)
+
+
+@pytest.mark.parametrize(("argv", "words"), USAGE_ERRORS[2:])
+def test_every_tools_usage_errors_are_one_line_and_exit_2(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same through each tool's ``main`` (the process around it is tested above)."""
+    module, *args = argv
+    with pytest.raises(SystemExit) as exit_:
+        MAINS[module](args)
+    out, err = capsys.readouterr()
+    _assert_one_usage_line(exit_.value.code, out, err, words)
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -150,14 +178,16 @@ def test_ctrl_c_while_starting_says_the_tools_own_line() -> None:
 
 def test_an_interruptible_block_gets_the_first_presses_and_ignores_the_rest() -> None:
     """What the registry ACL tool needs: the first press stops its work, the second stops the
-    wait for its threads; later ones, and any while it says what it did, change nothing."""
+    wait for its threads; later ones, and any while it says what it did, change nothing. A
+    signal a process sends itself is handled before ``os.kill`` returns (POSIX ``kill``): the
+    sleep is only room for one that were late."""
     result = _python(
         "import os, signal, time\n"
         "from infra.cli import interruptible, run\n"
         "def press(n):\n"
         "    try:\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
-        "        time.sleep(0.5)\n"
+        "        time.sleep(0.1)\n"
         "        print(n, 'ignored', flush=True)\n"
         "    except KeyboardInterrupt:\n"
         "        print(n, 'raised', flush=True)\n"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -98,25 +97,13 @@ def _needs(r: mocks.Registered) -> bool:
     return r.custom and not r.type.startswith(PROVIDER_PREFIX)
 
 
-def recorded(stack: str, sets: Sequence[str] = ()) -> tuple[Render, list[mocks.Invoked]]:
-    """A render plus the invokes its run made (the monitor the harness installs keeps them)."""
-    monitors: list[mocks.RecordingMonitor] = []
-    install = mocks.install
-
-    def keep(stack: str, **kwargs: Any) -> mocks.RecordingMonitor:
-        monitors.append(install(stack, **kwargs))
-        return monitors[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mocks, "install", keep)
-        render = program.run(stackfile.merged(stack, sets))
-    (monitor,) = monitors
-    return render, monitor.invoked
-
-
 @pytest.fixture(scope="module")
-def runs() -> Iterator[dict[tuple[str, tuple[str, ...]], tuple[Render, list[mocks.Invoked]]]]:
-    yield {(s, tuple(sets)): recorded(s, sets) for s, sets in RENDERS}
+def runs(
+    render_stack: Renderer,
+) -> Iterator[dict[tuple[str, tuple[str, ...]], tuple[Render, list[mocks.Invoked]]]]:
+    """Each of :data:`RENDERS`, with the invokes its run made."""
+    renders = {(s, tuple(sets)): render_stack(s, sets) for s, sets in RENDERS}
+    yield {key: (render, render.invoked) for key, render in renders.items()}
 
 
 # --- explicit providers ------------------------------------------------------------------------

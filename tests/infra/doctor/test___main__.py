@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -20,33 +19,44 @@ from tests.infra.doctor.harness import fake_tools
 from tests.prerequisites import unavailable
 
 
-def test_the_cli_end_to_end(tmp_path: Path) -> None:
-    """Through ``python -m``, with the Pulumi CLI named by $PULUMI outside PATH."""
+def test_the_cli_end_to_end(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    shared_renders: object,
+) -> None:
+    """The whole command on a ready machine, with the Pulumi CLI named by $PULUMI outside PATH."""
     bin_dir = fake_tools(tmp_path)
     stand_in = tmp_path / "elsewhere" / "my-pulumi"
     stand_in.parent.mkdir()
     (bin_dir / "pulumi").rename(stand_in)
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "PULUMI": str(stand_in),
-    }
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PULUMI", str(stand_in))
+    monkeypatch.chdir(ROOT)
+    code = main(["--stack", "local"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert lines[0] == "pulumi up --stack local: what this machine and the stack need"
+    assert re.match(rf"ok +Pulumi CLI +3\.259\.0 .* at {re.escape(str(stand_in))}$", lines[1])
+    assert not [line for line in lines if "gke-gcloud-auth-plugin" in line], "local needs no GCP"
+    assert lines[-1].startswith("0 missing")
+
+
+def test_python_m_infra_doctor_exits_with_the_code_of_its_answer() -> None:
+    """In a fresh process, as a user starts it: a stack that does not exist is one line and exit
+    2, nothing on stdout."""
     result = subprocess.run(
-        [sys.executable, "-m", "infra.doctor", "--stack", "local"],
+        [sys.executable, "-m", "infra.doctor", "--stack", "staging"],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == "pulumi up --stack local: what this machine and the stack need"
-    assert re.match(rf"ok +Pulumi CLI +3\.259\.0 .* at {re.escape(str(stand_in))}$", lines[1])
-    assert not [line for line in lines if "gke-gcloud-auth-plugin" in line], "local needs no GCP"
-    assert lines[-1].startswith("0 missing")
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr.startswith("error: no stack 'staging'") and result.stderr.count("\n") == 1
 
 
 def test_an_unknown_stack_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,10 @@ from infra.doctor.check import Doctor
 from infra.paths import PROJECT_FILE, ROOT
 from tests.infra.doctor.harness import by_what, doctor_for, fake_tools
 
+#: The doctor renders the stack to check its config and only counts what it registered: each
+#: config is rendered once for the session.
+pytestmark = pytest.mark.usefixtures("shared_renders")
+
 
 def test_a_bare_machine_is_told_what_to_install(tmp_path: Path) -> None:
     found = by_what(doctor_for("dev", None, {}, tmp_path).check())

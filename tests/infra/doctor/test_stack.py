@@ -13,6 +13,10 @@ from infra.doctor.stack import Stack
 from infra.paths import PROJECT_FILE, ROOT
 from tests.infra.doctor.harness import by_what
 
+#: The doctor renders the stack to check its config and only counts what it registered: each
+#: config is rendered once for the session.
+pytestmark = pytest.mark.usefixtures("shared_renders")
+
 
 def test_unset_secrets_name_the_key_and_the_command() -> None:
     stack = Stack("imageview", env={})

@@ -7,8 +7,9 @@ import importlib.metadata
 
 import pulumi
 from google.protobuf import struct_pb2
-from pulumi.runtime import settings
+from pulumi.runtime import resource, settings
 from pulumi.runtime.mocks import MockResourceArgs
+from pulumi.runtime.proto import source_pb2
 
 from infra.offline import mocks
 
@@ -65,3 +66,12 @@ def test_a_deployed_build_keeps_its_digest() -> None:
     made_up = digest("gcr.io/p/app:src-000000000002")
     assert made_up.startswith("gcr.io/p/app@sha256:") and made_up != deployed
     assert digest("gcr.io/p/app:src-000000000002") == made_up, "deterministic"
+
+
+def test_registrations_can_skip_the_stack_trace() -> None:
+    take = getattr(resource, "_get_stack_trace", None)
+    assert callable(take), f"pulumi {SDK}: resource._get_stack_trace is gone"
+    assert isinstance(take(), source_pb2.StackTrace), f"pulumi {SDK}"
+    with mocks.without_stack_traces():
+        assert resource._get_stack_trace() == source_pb2.StackTrace()
+    assert resource._get_stack_trace is take, "restored after the block"

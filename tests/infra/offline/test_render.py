@@ -67,9 +67,17 @@ def test_cli_writes_resources_outputs_manifests_and_contexts(
     assert (out / "build-contexts/imageview-blue/imageview/blue/Dockerfile").is_file()
 
 
-def test_same_config_same_bytes_across_processes(tmp_path: Path) -> None:
-    """This process and another one (the wire format's key order differs between processes)."""
-    assert main(["--stack", "dev", "--out", str(tmp_path / "1")]) == 0
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One earlier render of dev, copied into each test that needs one."""
+    out = tmp_path_factory.mktemp("earlier") / "out"
+    assert main(["--stack", "dev", "--out", str(out)]) == 0
+    return out
+
+
+def test_same_config_same_bytes_across_processes(earlier: Path, tmp_path: Path) -> None:
+    """This process (the earlier render) and another one (the wire format's key order differs
+    between processes)."""
     subprocess.run(
         [
             sys.executable,
@@ -85,18 +93,12 @@ def test_same_config_same_bytes_across_processes(tmp_path: Path) -> None:
         capture_output=True,
         timeout=120,
     )
-    for file in sorted((tmp_path / "1").rglob("*")):
-        if file.is_file():
-            twin = tmp_path / "2" / file.relative_to(tmp_path / "1")
-            assert file.read_bytes() == twin.read_bytes(), file.relative_to(tmp_path / "1")
-
-
-@pytest.fixture(scope="module")
-def earlier(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One earlier render of dev, copied into each test that needs one."""
-    out = tmp_path_factory.mktemp("earlier") / "out"
-    assert main(["--stack", "dev", "--out", str(out)]) == 0
-    return out
+    files = sorted(p.relative_to(earlier) for p in earlier.rglob("*") if p.is_file())
+    assert files == sorted(
+        p.relative_to(tmp_path / "2") for p in (tmp_path / "2").rglob("*") if p.is_file()
+    )
+    for file in files:
+        assert (earlier / file).read_bytes() == (tmp_path / "2" / file).read_bytes(), file
 
 
 def _earlier_render(earlier: Path, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:

@@ -138,11 +138,11 @@ def test_a_pulumi_cli_that_hangs_is_one_line(
     fake.write_text("#!/bin/sh\nexec sleep 30\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PULUMI", str(fake))
-    monkeypatch.setattr(deployed, "PULUMI_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(deployed, "PULUMI_TIMEOUT_S", 0.1)
     assert main(["check", "--stack", "imageview"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "error: pulumi stack output did not finish within 0.5 s; stopped it: run the step again\n"
+        "error: pulumi stack output did not finish within 0.1 s; stopped it: run the step again\n"
     )
 
 
