@@ -35,6 +35,7 @@ import argparse
 import contextlib
 import errno
 import os
+import re
 import shutil
 import signal
 import sys
@@ -62,6 +63,17 @@ def error(message: str, code: int) -> int:
     to end with."""
     print(f"error: {message}", file=sys.stderr, flush=True)
     return code
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type=``: a whole number from ``low`` to ``high``, else one usage line."""
+
+    def number(text: str) -> int:
+        if re.fullmatch(r"[0-9]{1,9}", text) and low <= int(text) <= high:
+            return int(text)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+
+    return number
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from infra.cli import EXIT_USAGE, OneLineParser, error, run
+from infra.cli import EXIT_USAGE, OneLineParser, error, run, whole
 from infra.e2e import scenario, tool
 from infra.e2e.cluster import ClusterError, Kubectl, find_kubectl
 from infra.e2e.load import Load, TargetError, target
@@ -49,17 +49,6 @@ the cluster is left as that step left it); 2 bad input, or the stack is not
 ready for a run (one line; nothing changed); 130 interrupted"""
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def whole(low: int, high: int) -> Callable[[str], int]:
-    """An argparse ``type=``: a whole number from ``low`` to ``high``, else one usage line."""
-
-    def number(text: str) -> int:
-        if re.fullmatch(r"[0-9]{1,9}", text) and low <= int(text) <= high:
-            return int(text)
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
-
-    return number
 
 
 def env_var(text: str) -> tuple[str, str]:

@@ -10,12 +10,11 @@ if __name__ == "__main__":  # before the imports below, which take most of a sec
 
 import argparse
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from infra.cli import EXIT_USAGE, OneLineParser, error, run
+from infra.cli import EXIT_USAGE, OneLineParser, error, run, whole
 from infra.offline import stackfile
 from infra.release import deployed, lock, status, steps
 from infra.release.errors import CheckFailed, ReleaseError
@@ -62,17 +61,6 @@ exit status: 0 done; 1 `verify` or `check` found a problem, or the live check
 after `promote --apply` failed (rolled back) or could not run (traffic moved,
 unverified); 2 refused or bad input (one line; nothing written, unless the line
 says what was); 130 interrupted (the line says what was done)"""
-
-
-def whole(low: int, high: int) -> Callable[[str], int]:
-    """An argparse ``type=``: a whole number from ``low`` to ``high``, else one usage line."""
-
-    def number(text: str) -> int:
-        if re.fullmatch(r"[0-9]{1,9}", text) and low <= int(text) <= high:
-            return int(text)
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
-
-    return number
 
 
 # --------------------------------------------------------------------------- subcommands
