@@ -16,10 +16,13 @@ from typing import TypeAlias
 
 from infra.cli import EXIT_USAGE, OneLineParser, error, run, whole
 from infra.offline import stackfile
-from infra.release import deployed, lock, status, steps
+from infra.release import deployed, lock, status
 from infra.release.errors import CheckFailed, ReleaseError
+from infra.release.finish import plan_finish
 from infra.release.rendering import settings_of
 from infra.release.run import run_step
+from infra.release.start import plan_start
+from infra.release.switch import plan_promote, plan_rollback
 from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
 from infra.settings import ConfigError
 
@@ -83,7 +86,7 @@ def _status(args: argparse.Namespace, out: Out) -> int:
 
 def _start(args: argparse.Namespace, out: Out) -> int:
     outputs = deployed.read_outputs(args.stack, args.outputs)
-    step = steps.plan_start(
+    step = plan_start(
         args.stack, args.app, outputs, source=args.source, image=args.image, sets=args.set
     )
     run_step(step, args.apply, out)
@@ -103,18 +106,18 @@ def _promote(args: argparse.Namespace, out: Out) -> int:
         verification = Verification(args.verify_requests)
         promote_and_verify(args.stack, args.app, args.outputs, verification, out)
     else:
-        run_step(steps.plan_promote(args.stack, args.app, _deployed(args)), False, out)
+        run_step(plan_promote(args.stack, args.app, _deployed(args)), False, out)
     return 0
 
 
 def _rollback(args: argparse.Namespace, out: Out) -> int:
-    run_step(steps.plan_rollback(args.stack, args.app, _deployed(args)), args.apply, out)
+    run_step(plan_rollback(args.stack, args.app, _deployed(args)), args.apply, out)
     return 0
 
 
 def _finish(args: argparse.Namespace, out: Out) -> int:
     outputs = deployed.read_outputs(args.stack, args.outputs)
-    step = steps.plan_finish(args.stack, args.app, outputs, args.idle_replicas)
+    step = plan_finish(args.stack, args.app, outputs, args.idle_replicas)
     run_step(step, args.apply, out)
     return 0
 

@@ -20,10 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.release import deployed, run, steps
+from infra.release import deployed, run
 from infra.release.deployed import Outputs
 from infra.release.errors import CheckFailed, ReleaseError
 from infra.release.rendering import app_of, settings_of
+from infra.release.switch import plan_promote, plan_rollback
 from infra.settings import AppSettings
 
 #: The most requests one check may make.
@@ -167,7 +168,7 @@ def promote_and_verify(
     of another stack, or not serving the promoted color) is :class:`CheckFailed`: traffic moved,
     unverified."""
     before = deployed.read_outputs(stack, outputs_file)
-    step = steps.plan_promote(stack, app_name, before)
+    step = plan_promote(stack, app_name, before)
     run.run_step(step, apply=True, out=out)
     settings = settings_of(stack)
     app = app_of(settings, app_name)
@@ -199,7 +200,7 @@ def promote_and_verify(
         out(f"verified: {v.requests} requests to {url} answered {app.smoke.status}")
         return
     out(f"live check failed: {problem}; rolling back")
-    back = steps.plan_rollback(stack, app_name, after)
+    back = plan_rollback(stack, app_name, after)
     run.run_step(back, apply=True, out=out)
     raise CheckFailed(
         f"promote rolled back: {problem}. Traffic is on {previous.color} again and "

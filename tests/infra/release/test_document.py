@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.release import rendering, run, steps
+from infra.release import rendering, run
 from infra.release.__main__ import main
 from infra.release.document import StackFile
 from infra.release.errors import ReleaseError
+from infra.release.start import plan_start
 from tests.infra.release.harness import DIGEST, app_node, deployed, up
 
 LONG_DIGEST = "asia-northeast1-docker.pkg.dev/a-long-project-id/applications/imageview@sha256:" + (
@@ -25,7 +26,7 @@ def test_a_start_writes_the_stack_file_as_a_person_would(project: Path) -> None:
     path = project / "stacks/Pulumi.imageview.yaml"
     before = path.read_text().splitlines()
     comments = [line for line in before if "#" in line]
-    step = steps.plan_start(
+    step = plan_start(
         "imageview",
         "imageview",
         deployed("imageview", image=LONG_DIGEST),

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.release import deployed, rendering, steps
+from infra.release import deployed, rendering
 from infra.release.__main__ import main
 from infra.release.errors import ReleaseError
 from infra.release.run import run_step, show
+from infra.release.start import plan_start
 from tests.helpers import Answer
 from tests.infra.release.harness import IMAGE, app_node, deployed_outputs, of, outputs, up
 from tests.infra.release.stand_in import install
@@ -24,7 +25,7 @@ def test_a_refused_step_prints_the_changes_and_writes_nothing(
     monkeypatch.setenv("PULUMI", "true")
     path = project / "stacks/Pulumi.imageview.yaml"
     before = path.read_text()
-    step = steps.plan_start("imageview", "imageview", outputs(up(project, "imageview")))
+    step = plan_start("imageview", "imageview", outputs(up(project, "imageview")))
     step.refusal = lambda change: "no change at all"
     lines: list[str] = []
     with pytest.raises(ReleaseError) as caught:
@@ -44,7 +45,7 @@ def test_a_step_writes_then_applies(project: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
     monkeypatch.setenv("PULUMI", "true")
-    step = steps.plan_start("imageview", "imageview", outputs(up(project, "imageview")))
+    step = plan_start("imageview", "imageview", outputs(up(project, "imageview")))
     lines: list[str] = []
     run_step(step, apply=True, out=lines.append)
     assert lines[-1] == f"wrote {path}"
@@ -54,7 +55,7 @@ def test_a_step_writes_then_applies(project: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_a_stack_file_the_program_refuses_now_is_named(project: Path) -> None:
-    step = steps.plan_start("imageview", "imageview", outputs(up(project, "imageview")))
+    step = plan_start("imageview", "imageview", outputs(up(project, "imageview")))
     path = project / "stacks/Pulumi.imageview.yaml"
     path.write_text(path.read_text().replace("replicas: 3", "replicas: lots"))
     with pytest.raises(ReleaseError, match="the stack file is refused as it is now"):
@@ -127,7 +128,7 @@ def test_a_changed_build_rolls_only_where_it_runs(project: Path) -> None:
     built from the new sources, does."""
     deployed = deployed_outputs(rendering.render("imageview"))
     deployed["apps"]["imageview"]["tags"]["green"] = "src-000000000000"
-    step = steps.plan_start("imageview", "imageview", deployed)
+    step = plan_start("imageview", "imageview", deployed)
     changes, refusals = show(step)
     assert refusals == []
     assert ("rolls", "Deployment", "green") in of(changes)

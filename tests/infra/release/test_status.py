@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.release import status, steps
+from infra.release import status
 from infra.release.__main__ import main
+from infra.release.finish import plan_finish
+from infra.release.start import plan_start
+from infra.release.switch import plan_promote
 from tests.infra.release.harness import DIGEST, deployed, up
 from tests.infra.release.stand_in import install
 
@@ -59,7 +62,7 @@ def test_the_json_shape_is_the_documented_one(project: Path) -> None:
 def test_each_step_of_a_release_shows(project: Path) -> None:
     """Status reads the record only: the steps are written without rendering them."""
     served = deployed("imageview")
-    steps.plan_start("imageview", "imageview", served).file.write()
+    plan_start("imageview", "imageview", served).file.write()
     (row,) = status.statuses("imageview", "imageview", served)
     started = row.as_json()
     assert (started["step"], started["next"]) == ("started", "promote")
@@ -68,7 +71,7 @@ def test_each_step_of_a_release_shows(project: Path) -> None:
     line = status.table([row])[1]
     assert " green src-" in line and line.endswith("started: next promote")
 
-    steps.plan_promote("imageview", "imageview").file.write()
+    plan_promote("imageview", "imageview").file.write()
     (row,) = status.statuses("imageview", None, served)
     promoted = row.as_json()
     assert (promoted["step"], promoted["live"]["color"], promoted["previous"]["color"]) == (
@@ -87,7 +90,7 @@ def test_each_step_of_a_release_shows(project: Path) -> None:
     (row,) = status.statuses("imageview", None, deployed("imageview", "green"))
     assert status.table([row])[1].endswith("promoted: next finish or rollback")
 
-    steps.plan_finish("imageview", "imageview", deployed("imageview", "green"), None).file.write()
+    plan_finish("imageview", "imageview", deployed("imageview", "green"), None).file.write()
     (row,) = status.statuses("imageview", None, None)
     assert (row.as_json()["step"], row.as_json()["next"]) == ("finished", "start")
 
@@ -102,7 +105,7 @@ def test_check_refuses_a_deployed_app_that_nothing_protects(project: Path) -> No
     (problem,) = status.check("imageview", served)
     assert problem.startswith("imageview: deployed, but no release is recorded")
     assert problem.endswith("python -m infra.release start --stack imageview --app imageview")
-    steps.plan_start("imageview", "imageview", served).file.write()
+    plan_start("imageview", "imageview", served).file.write()
     assert status.check("imageview", served) == []
     assert status.check("imageview", {}) == [], "not deployed: nothing to protect yet"
     moved = deployed("imageview", color="green")

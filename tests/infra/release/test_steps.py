@@ -11,11 +11,13 @@ import pytest
 import yaml
 
 from infra.paths import ROOT
-from infra.release import steps
 from infra.release.__main__ import main
 from infra.release.changes import Change, How
 from infra.release.document import StackFile
 from infra.release.errors import ReleaseError
+from infra.release.finish import finish_refusal, plan_finish
+from infra.release.start import plan_start, start_refusal
+from infra.release.switch import plan_promote, plan_rollback, traffic_only
 from tests.infra.release.harness import SECURE, app_node, apply, deployed, of, outputs, up
 
 
@@ -24,7 +26,7 @@ def test_a_whole_release_of_imageview(project: Path) -> None:
     first = up(project, "imageview")
 
     # start: blue (live) pinned; green gets a new config; only green rolls.
-    step = steps.plan_start(
+    step = plan_start(
         "imageview",
         "imageview",
         outputs(first),
@@ -52,7 +54,7 @@ def test_a_whole_release_of_imageview(project: Path) -> None:
     second = up(project, "imageview")
 
     # promote: only the Services move.
-    changes = apply(steps.plan_promote("imageview", "imageview"))
+    changes = apply(plan_promote("imageview", "imageview"))
     assert of(changes) == {
         ("moves traffic", "Service", None),
         ("re-targets", "Service", None),
@@ -61,7 +63,7 @@ def test_a_whole_release_of_imageview(project: Path) -> None:
     assert outputs(third)["apps"]["imageview"]["active_color"] == "green"
 
     # finish: green pinned by digest (no object changes), blue scaled down after.
-    changes = apply(steps.plan_finish("imageview", "imageview", outputs(third), None))
+    changes = apply(plan_finish("imageview", "imageview", outputs(third), None))
     assert of(changes) == {
         ("scales", "Deployment", "blue"),
         ("deletes", "Image", None),
@@ -75,7 +77,7 @@ def test_a_whole_release_of_imageview(project: Path) -> None:
     up(project, "imageview")
 
     # rollback after finish: blue still runs the previous release; traffic goes back to it.
-    changes = apply(steps.plan_rollback("imageview", "imageview"))
+    changes = apply(plan_rollback("imageview", "imageview"))
     assert of(changes) == {
         ("moves traffic", "Service", None),
         ("re-targets", "Service", None),
@@ -90,7 +92,7 @@ def test_dev_release_and_rollback_before_finish(project: Path) -> None:
     code change reaches green only."""
     first = up(project, "dev")
     changes = apply(
-        steps.plan_start("dev", "kubia", outputs(first), sets=["apps.kubia.colors.green.env.V=2"])
+        plan_start("dev", "kubia", outputs(first), sets=["apps.kubia.colors.green.env.V=2"])
     )
     assert {(c.how, c.kind, c.color) for c in changes if c.color} <= {
         ("rolls", "Deployment", "green"),
@@ -99,9 +101,9 @@ def test_dev_release_and_rollback_before_finish(project: Path) -> None:
     }
     assert not [c for c in changes if c.color == "blue"]
     up(project, "dev")
-    apply(steps.plan_promote("dev", "kubia"))
+    apply(plan_promote("dev", "kubia"))
     up(project, "dev")
-    changes = apply(steps.plan_rollback("dev", "kubia"))
+    changes = apply(plan_rollback("dev", "kubia"))
     assert of(changes) == {("moves traffic", "Service", None), ("re-targets", "Service", None)}
     app = app_node(project, "dev", "kubia")
     assert app["activeColor"] == "blue" and app["release"]["live"]["color"] == "blue"
@@ -112,12 +114,12 @@ def test_dev_release_and_rollback_before_finish(project: Path) -> None:
 def test_a_candidate_changed_after_start_is_refused_as_the_candidate(project: Path) -> None:
     """The candidate's source changed after `start`: what `pulumi up` checked is not what would
     go live. The refusal speaks of the candidate green, never of green as the live color."""
-    apply(steps.plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
+    apply(plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
     file = StackFile("imageview")
     file.set("apps.imageview.colors.green.source=apps/imageview/blue")
     file.write()
     with pytest.raises(ReleaseError) as caught:
-        steps.plan_promote("imageview", "imageview")
+        plan_promote("imageview", "imageview")
     message = str(caught.value)
     assert message.startswith("the candidate green changed since `start` (its image is now src-")
     assert "run `start` again" in message and "live color" not in message, message
@@ -125,7 +127,7 @@ def test_a_candidate_changed_after_start_is_refused_as_the_candidate(project: Pa
     file.set("apps.imageview.colors.green.env.LATE=1")
     file.write()
     with pytest.raises(ReleaseError, match=r"candidate green changed .*\(its env, ConfigMaps"):
-        steps.plan_promote("imageview", "imageview")
+        plan_promote("imageview", "imageview")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +157,7 @@ def test_a_start_that_would_touch_the_live_color_says_so(
     path = project / "stacks/Pulumi.imageview.yaml"
     before = path.read_text()
     with pytest.raises(ReleaseError) as caught:
-        steps.plan_start("imageview", "imageview", deployed("imageview"), sets=sets)
+        plan_start("imageview", "imageview", deployed("imageview"), sets=sets)
     assert str(caught.value).startswith(words), caught.value
     assert path.read_text() == before
 
@@ -165,14 +167,14 @@ def test_each_step_refuses_in_its_own_terms() -> None:
     blue_rolls = Change("Deployment", "webserver-blue", How.ROLLS, "blue", app="a")
     traffic = Change("Service", "webserver", How.MOVES_TRAFFIC, None, app="a")
     green_rolls = Change("Deployment", "webserver-green", How.ROLLS, "green", app="a")
-    start = steps.start_refusal("a", "blue", "green")
+    start = start_refusal("a", "blue", "green")
     assert start(green_rolls) is None
     assert "the live color blue (Deployment webserver-blue (blue) rolls)" in str(start(blue_rolls))
     assert "only `promote` does" in str(start(traffic))
-    promote = steps.traffic_only("promote", "s", "a")
+    promote = traffic_only("promote", "s", "a")
     assert promote(traffic) is None
     assert "a promote only moves traffic" in str(promote(green_rolls))
-    finish = steps.finish_refusal("s", "green", "blue", "a")
+    finish = finish_refusal("s", "green", "blue", "a")
     assert finish(Change("Deployment", "webserver-blue", How.SCALES, "blue", app="a")) is None
     assert finish(Change("Image", "imageview-green-image", How.DELETES, None, app="a")) is None
     assert "a finish only pins the live color green" in str(finish(green_rolls))
@@ -181,42 +183,42 @@ def test_each_step_refuses_in_its_own_terms() -> None:
 def test_steps_out_of_order(project: Path) -> None:
     first = outputs(up(project, "imageview"))
     with pytest.raises(ReleaseError, match="has no release to promote: `start` one first"):
-        steps.plan_promote("imageview", "imageview")
+        plan_promote("imageview", "imageview")
     with pytest.raises(ReleaseError, match="nothing to roll back to"):
-        steps.plan_rollback("imageview", "imageview")
+        plan_rollback("imageview", "imageview")
     with pytest.raises(ReleaseError, match="has nothing to finish"):
-        steps.plan_finish("imageview", "imageview", first, None)
+        plan_finish("imageview", "imageview", first, None)
     with pytest.raises(ReleaseError, match="is not deployed on stack imageview yet"):
-        steps.plan_start("imageview", "imageview", {})
+        plan_start("imageview", "imageview", {})
     with pytest.raises(ReleaseError, match="--app 'ghost': stack imageview has no such app"):
-        steps.plan_start("imageview", "ghost", first)
+        plan_start("imageview", "ghost", first)
     drifted = deployed("imageview", color="green")
     with pytest.raises(
         ReleaseError, match="the cluster serves green, but the stack file says blue"
     ):
-        steps.plan_start("imageview", "imageview", drifted)
+        plan_start("imageview", "imageview", drifted)
 
-    apply(steps.plan_start("imageview", "imageview", first))
+    apply(plan_start("imageview", "imageview", first))
     with pytest.raises(
         ReleaseError, match=r"green is the candidate \(of a release not promoted yet"
     ):
-        steps.plan_rollback("imageview", "imageview")
+        plan_rollback("imageview", "imageview")
     with pytest.raises(ReleaseError, match="candidate green of imageview is not promoted yet"):
-        steps.plan_finish("imageview", "imageview", first, None)
-    apply(steps.plan_promote("imageview", "imageview"))
+        plan_finish("imageview", "imageview", first, None)
+    apply(plan_promote("imageview", "imageview"))
     with pytest.raises(ReleaseError, match="candidate green is live already: `finish` to keep"):
-        steps.plan_promote("imageview", "imageview")
+        plan_promote("imageview", "imageview")
     with pytest.raises(ReleaseError, match="promoted and not finished: green is live and blue"):
-        steps.plan_start("imageview", "imageview", first)
+        plan_start("imageview", "imageview", first)
     with pytest.raises(ReleaseError, match=r"cluster does not serve the new live color green"):
-        steps.plan_finish("imageview", "imageview", first, None)
+        plan_finish("imageview", "imageview", first, None)
 
 
 def test_a_start_without_secrets_set_says_how_to_set_them(project: Path) -> None:
     path = project / "stacks/Pulumi.imageview.yaml"
     path.write_text(path.read_text().split("  gke-bluegreen:secrets:")[0])
     with pytest.raises(ReleaseError) as caught:
-        steps.plan_start("imageview", "imageview", deployed("imageview"))
+        plan_start("imageview", "imageview", deployed("imageview"))
     assert "pulumi config set --secret --path 'secrets.imageview.id' VALUE" in str(caught.value)
 
 

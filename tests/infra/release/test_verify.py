@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.release import deployed, rendering, steps
+from infra.release import deployed, rendering
 from infra.release.__main__ import main
 from infra.release.deployed import Outputs
 from infra.release.errors import ReleaseError
 from infra.release.rendering import settings_of
+from infra.release.start import plan_start
 from infra.release.verify import Verification, promote_and_verify, verify, verify_live
 from tests.helpers import Answer
 from tests.infra.release.harness import app_node, apply, deployed_outputs, outputs, up
@@ -49,7 +50,7 @@ def test_promote_apply_checks_the_live_url_and_rolls_back(
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
     monkeypatch.setattr(deployed, "read_outputs", fake_outputs)
     monkeypatch.setenv("PULUMI", "true")
-    apply(steps.plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
+    apply(plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
     up(project, "imageview")
     lines: list[str] = []
     if rolled_back:
