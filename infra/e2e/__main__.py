@@ -46,7 +46,7 @@ pulumi), $KUBECTL the kubectl (default kubectl; its current context unless
 
 exit status: 0 every check held; 1 a check failed (the first one stops the run,
 the cluster is left as that step left it); 2 bad input, or the stack is not
-ready for a run (one line; nothing changed); 130 interrupted"""
+ready for a run (one line; nothing changed); 130 interrupted by Ctrl-C or SIGTERM"""
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -63,7 +63,7 @@ its `pulumi up` ends; a second one is refused, naming the holder
 exit status: 0 done; 1 `verify` or `check` found a problem, or the live check
 after `promote --apply` failed (rolled back) or could not run (traffic moved,
 unverified); 2 refused or bad input (one line; nothing written, unless the line
-says what was); 130 interrupted (the line says what was done)"""
+says what was); 130 interrupted by Ctrl-C or SIGTERM (the line says what was done)"""
 
 
 # --------------------------------------------------------------------------- subcommands
