@@ -47,8 +47,9 @@ class ImageDestination:
     """Prefix of every image name (``<registry url>/``), or ``""`` for the local engine."""
     login: RegistryLogin | None
     """Push credentials, or ``None`` to build locally without pushing."""
-    provider: docker.Provider
-    """The Docker provider every image is built (and pushed) with."""
+    provider: docker.Provider | None
+    """The Docker provider every image is built (and pushed) with; ``None`` on a stack that
+    builds no image (:func:`builds_images`), whose engine then needs no Docker plugin."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,14 +124,9 @@ def color_images(app: AppSettings, destination: ImageDestination) -> ColorImages
     """The image each color of ``app`` runs: its pinned reference, or the image built from its
     source folder. Colors that share a folder share one build; a pinned color builds nothing
     (that is how the live color keeps the previous release)."""
-    by_source: dict[Path, list[Color]] = {}
-    for color in COLORS:
-        source = app.colors[color].source
-        if source is not None and app.colors[color].image is None:
-            by_source.setdefault(source, []).append(color)
     images: dict[Color, pulumi.Input[str]] = {}
     tags: dict[Color, pulumi.Output[str]] = {}
-    for source, colors in by_source.items():
+    for source, colors in _built_colors(app).items():
         image = _build(naming.image_build(app.name, source), source, app.name, destination)
         images.update(dict.fromkeys(colors, image.ref))
         tags.update(dict.fromkeys(colors, image.tag))
@@ -141,11 +137,34 @@ def color_images(app: AppSettings, destination: ImageDestination) -> ColorImages
     return ColorImages(refs=images, tags=tags)
 
 
+def _built_colors(app: AppSettings) -> dict[Path, list[Color]]:
+    """The colors of ``app`` built from source, by source folder: those with a folder and no
+    pinned image."""
+    by_source: dict[Path, list[Color]] = {}
+    for color in COLORS:
+        source = app.colors[color].source
+        if source is not None and app.colors[color].image is None:
+            by_source.setdefault(source, []).append(color)
+    return by_source
+
+
+def _runs_smoke(apps: Sequence[AppSettings]) -> bool:
+    return any(app.smoke.enabled for app in apps)
+
+
+def builds_images(apps: Sequence[AppSettings]) -> bool:
+    """Whether a stack with these apps builds any image (:func:`color_images`,
+    :func:`smoke_image`): a color not pinned to an image, or the smoke client when any app runs
+    smoke Jobs. One that builds none registers no Docker provider, so its engine needs no Docker
+    plugin."""
+    return any(_built_colors(app) for app in apps) or _runs_smoke(apps)
+
+
 def smoke_image(
     apps: Sequence[AppSettings], destination: ImageDestination
 ) -> pulumi.Output[str] | None:
     """The smoke client's image (apps/smoke), built once per stack when any app runs smoke Jobs."""
-    if not any(app.smoke.enabled for app in apps):
+    if not _runs_smoke(apps):
         return None
     source = APPS / naming.SMOKE_IMAGE
     return _build(naming.SMOKE_IMAGE, source, naming.SMOKE_IMAGE, destination).ref
@@ -153,6 +172,9 @@ def smoke_image(
 
 def _build(name: str, source: Path, image: str, destination: ImageDestination) -> AppImage:
     """One image of ``destination``, built with its Docker provider."""
+    if destination.provider is None:
+        # deploy_target registers the provider exactly when builds_images says a build follows.
+        raise ValueError(f"image {name}: the platform registered no Docker provider to build it")
     return AppImage(
         name,
         AppImageArgs(

@@ -13,8 +13,8 @@ one that would fall back to a default provider, whose project or cluster is what
 deployer's ambient credentials and kubeconfig point at (pulumi/pulumi
 pkg/resource/deploy/default_providers.go at 1b59498). Each provider reaches the components that
 use it as ``ResourceOptions(providers=[...])`` (GCP: the APIs, cluster and registry; Docker: each
-image; Kubernetes: each app): a child takes its parent's provider for its package (pulumi/pulumi
-sdk/python/lib/pulumi/resource.py at 1b59498).
+image, registered only when the stack builds one; Kubernetes: each app): a child takes its
+parent's provider for its package (pulumi/pulumi sdk/python/lib/pulumi/resource.py at 1b59498).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import apis
 from infra.components.cluster import Cluster, ClusterArgs
-from infra.components.image import ImageDestination, RegistryLogin
+from infra.components.image import ImageDestination, RegistryLogin, builds_images
 from infra.components.registry import Registry, RegistryArgs
 from infra.settings import PROJECT, GkeTarget, Settings
 
@@ -72,8 +72,10 @@ def deploy_target(settings: Settings) -> Platform:
     returns what the apps deploy with."""
     target = settings.target
     # The engine reads DOCKER_HOST at Configure for a default provider; the SDK reads it here,
-    # so `eval "$(minikube docker-env)"` still points the local stack's builds at Minikube.
-    builder = docker.Provider("docker")
+    # so `eval "$(minikube docker-env)"` still points the local stack's builds at Minikube. A
+    # stack whose images are all pinned and that runs no smoke Job builds nothing: it registers
+    # no Docker provider, and its engine needs no Docker plugin.
+    builder = docker.Provider("docker") if builds_images(list(settings.apps.values())) else None
     if isinstance(target, GkeTarget):
         return _gke(target, labels(settings), builder)
     provider = k8s.Provider("local", context=target.kube_context)
@@ -97,7 +99,7 @@ def gcp_provider(target: GkeTarget) -> gcp.Provider:
     return gcp.Provider("gcp", project=target.project, region=target.region)
 
 
-def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider) -> Platform:
+def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider | None) -> Platform:
     google = gcp_provider(target)
     in_project = pulumi.ResourceOptions(providers=[google])
     keep = keeps_state(target)

@@ -4,11 +4,12 @@ scratch copy of the project (``pulumi stack init`` writes into the stack file it
 loopback cluster's kubeconfig as the local platform's (the default context: ``kubeContext`` is
 unset in stacks/Pulumi.local.yaml).
 
-What runs today: the host starts, the engine asks it for the required packages, runs the program,
-and the program registers its stack and providers. Then preview stops: ``infra/components/
-platform.py`` registers ``docker.Provider("docker")`` for every stack and the Docker provider
-cannot be built (tools/README.md), and the local stack's config has no way to leave it out
-(pinning every color's image does not: the provider resource itself needs the plugin)."""
+What runs: the host starts, the engine asks it for the required packages and runs the program.
+The committed local stack builds its images, so it registers the Docker provider, and preview
+stops there: the Docker provider cannot be built (tools/README.md). With every color pinned and
+smoke off the stack builds nothing and registers no Docker provider
+(infra/components/platform.py), and preview, up, up again, refresh, stack output and destroy run
+for real."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pytest
 
 from infra.offline.program import Render
 from infra.paths import ROOT
+from infra.settings import COLORS
 from tests.prerequisites import unavailable
 from tests.real.cli import NO_LANGUAGE_HOST, Cli
 from tests.real.cluster import TOOLS_BIN, ControlPlane
@@ -89,41 +91,49 @@ def test_the_host_runs_the_program_until_the_docker_provider(engine: Cli, tmp_pa
     assert preview.returncode != 0
 
 
+#: The local stack with every color on a pinned image (``<app>:src-<12 hex>`` is allowed on
+#: local) and smoke off: it builds nothing, so it registers no Docker provider (the smoke client's
+#: image has no pin: it is built whenever an app runs smoke Jobs, infra/components/image.py).
+PINNED = [
+    *(
+        f"apps.{app}.colors.{color}.image={app}:src-{'0' * 12}"
+        for app in ("py-web-server", "kubia", "node-app")
+        for color in COLORS
+    ),
+    *(f"apps.{app}.smoke.enabled=false" for app in ("py-web-server", "kubia", "node-app")),
+]
+
+
+def shape(value: object) -> object:
+    """A JSON value's keys all the way down, each leaf replaced by its type's name."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    return type(value).__name__
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "no Docker provider: infra/components/platform.py registers docker.Provider('docker')"
-        " for every stack, and the engine refuses it: no resource plugin"
-        " 'pulumi-resource-docker' found at version v5.2.0 (tools/README.md)"
+        "the SDK mocks' URNs are not the engine's, and tests/stacks/urns/local.json holds the"
+        " mocks': the engine registers 'gke-bluegreen:infra:BlueGreenApp::kubia' (snapshot:"
+        " 'pulumi:pulumi:Stack$gke-bluegreen:infra:BlueGreenApp::kubia') and"
+        " 'gke-bluegreen:infra:BlueGreenApp$gke-bluegreen:infra:AppService$kubernetes:core/v1:"
+        "Service::kubia-live' (snapshot: 'gke-bluegreen:infra:AppService$kubernetes:core/v1:"
+        "Service::kubia-live'); pulumi/runtime/mocks.py make_urn qualifies a type with the"
+        " parent's last type only (docs/real-tier.md, findings)"
     ),
 )
 def test_the_local_stack_deploys_for_real(
     engine: Cli, render_stack: Callable[..., Render], tmp_path: Path
 ) -> None:
-    # Every color on a pinned image (`name:src-<12 hex>` is allowed on local) and smoke off: the
-    # smoke client's image has no pin, it can only be built or left out
-    # (infra/components/image.py, smoke_image).
     project = local_stack(engine, tmp_path / "project")
-    apps = {"py-web-server": ("blue",), "kubia": ("blue",), "node-app": ("blue", "green")}
-    for app, colors in apps.items():
-        for color in colors:
-            key = f"apps.{app}.colors.{color}.image"
-            image = f"{app}:src-{'0' * 12}"
-            done = engine.run(project, "config", "set", "--path", key, image, "--stack", "local")
-            assert done.returncode == 0, done.stdout
-        off = engine.run(
-            project,
-            "config",
-            "set",
-            "--path",
-            f"apps.{app}.smoke.enabled",
-            "false",
-            "--type",
-            "bool",
-            "--stack",
-            "local",
+    for setting in PINNED:
+        key, value = setting.split("=", 1)
+        typed = ["--type", "bool"] if value == "false" else []
+        done = engine.run(
+            project, "config", "set", "--path", key, value, *typed, "--stack", "local"
         )
-        assert off.returncode == 0, off.stdout
+        assert done.returncode == 0, done.stdout
 
     def ok(*args: str) -> str:
         done = engine.run(project, *args, "--stack", "local", timeout=600)
@@ -136,6 +146,9 @@ def test_the_local_stack_deploys_for_real(
     ok("refresh", "--yes", "--skip-preview", "--expect-no-changes")
     outputs = json.loads(ok("stack", "output", "--json"))
     state = json.loads(ok("stack", "export"))
+    ok("destroy", "--yes", "--skip-preview")
+    # Compared after destroy, so a difference leaves nothing behind in the session's cluster.
+    assert shape(outputs) == shape(render_stack("local", PINNED).outputs), outputs
     # The snapshot has the built images and the smoke Jobs; with pins and smoke off the real
     # state holds a subset of it, every URN unmoved (providers and the stack aside).
     snapshot = json.loads((ROOT / "tests" / "stacks" / "urns" / "local.json").read_text())
@@ -143,5 +156,3 @@ def test_the_local_stack_deploys_for_real(
         r["urn"] for r in state["deployment"]["resources"] if not r["type"].startswith("pulumi:")
     }
     assert real <= {r["urn"] for r in snapshot}, sorted(real - {r["urn"] for r in snapshot})
-    assert set(outputs) == set(render_stack("local").outputs), outputs
-    ok("destroy", "--yes", "--skip-preview")

@@ -24,6 +24,7 @@ import pytest
 
 from infra.offline import mocks, program, stackfile
 from infra.offline.program import Render
+from infra.settings import COLORS
 from tests.helpers import CLUSTER, DEPLOYMENT, plain
 
 Renderer = Callable[..., Render]
@@ -249,6 +250,45 @@ def test_the_local_stack_has_no_gcp_provider_and_its_own_docker_and_kubernetes(
     assert not r.of_type("pulumi:providers:gcp")
     assert [p.name for p in r.of_type("pulumi:providers:docker")] == ["docker"]
     assert [p.name for p in r.of_type("pulumi:providers:kubernetes")] == ["local"]
+
+
+#: The local stack's apps; every color of each is built from source unless pinned.
+LOCAL_APPS = ("py-web-server", "kubia", "node-app")
+
+
+def local_pins(*, smoke: bool, except_color: tuple[str, str] | None = None) -> list[str]:
+    """Overrides pinning every color of the local stack (but ``except_color``), smoke on or off.
+    ``<app>:src-<12 hex>`` is a reference the local stack allows."""
+    pins = [
+        f"apps.{app}.colors.{color}.image={app}:src-{'0' * 12}"
+        for app in LOCAL_APPS
+        for color in COLORS
+        if (app, color) != except_color
+    ]
+    return pins + [f"apps.{app}.smoke.enabled={str(smoke).lower()}" for app in LOCAL_APPS]
+
+
+def test_a_stack_that_builds_no_image_registers_no_docker_provider(
+    render_stack: Renderer,
+) -> None:
+    """The engine loads a provider's plugin for the provider resource itself, so a stack that
+    builds nothing must not register one (the real tier has no Docker plugin: docs/real-tier.md)."""
+    r = render_stack("local", local_pins(smoke=False))
+    assert [
+        x.type for x in r.resources if package(x.type.removeprefix(PROVIDER_PREFIX)) == "docker"
+    ] == []
+    assert [p.name for p in r.of_type("pulumi:providers:kubernetes")] == ["local"]
+    assert r.of_type(DEPLOYMENT), "the apps are still deployed, on their pinned images"
+    assert default_provider_requests(r, r.invoked) == []
+    # Any one build brings the provider back: the smoke client, or a single unpinned color.
+    for sets, built in [
+        (local_pins(smoke=True), ["smoke-image"]),
+        (local_pins(smoke=False, except_color=("node-app", "green")), ["node-app-image"]),
+    ]:
+        r = render_stack("local", sets)
+        assert [p.name for p in r.of_type("pulumi:providers:docker")] == ["docker"]
+        assert [x.name for x in r.of_type("docker:index/image:Image")] == built
+        assert default_provider_requests(r, r.invoked) == []
 
 
 # --- what a stack keeps --------------------------------------------------------------------------
