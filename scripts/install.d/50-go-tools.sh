@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The real tier's programs (tests/real), built from our own Go modules into .tools/bin
 # (git-ignored): the Pulumi CLI, etcd, kube-apiserver, kube-controller-manager, kube-scheduler
 # and kwok from tools/go.mod; the Kubernetes provider from tools/kubernetes-provider/go.mod and

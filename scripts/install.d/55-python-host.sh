@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The Python language host of the real tier (tests/real): our own, in Python
 # (tools/python-host/host.py), since Pulumi's Go host cannot be had from the module proxy
 # (tools/README.md). Writes two wrappers into .tools/bin (git-ignored) that the CLI finds on PATH:
