@@ -234,7 +234,8 @@ def _start(project: Path, stack: str, app: str, *extra: str) -> list[str]:
     [
         (
             ["--set", "cluster.zone=asia-northeast1-b"],
-            # The URN's stack and project are left out: the oldest SDK's mocks give "stack::project".
+            # The URN's stack and project are left out: the oldest SDK's mocks give
+            # "stack::project".
             "it would change the stack's GCP Cluster gke-cluster (updates; urn:pulumi:",
         ),
         (
