@@ -25,7 +25,15 @@ _DIRECTIVE = re.compile(r"^# shellcheck shell=(?:bash|sh)\b")
 def shell_scripts(root: Path = ROOT) -> list[Path]:
     """Every ``*.sh`` file, and every file whose first line is a sh/bash shebang."""
     found = []
-    for path in sorted(root.rglob("*")):
+    # The repository's own files: tracked, or new and not ignored (never .tools/ or a venv).
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in sorted(filter(None, listed.split("\0"))):
+        path = root / name
         relative = path.relative_to(root)
         if SKIP & set(relative.parts) or not path.is_file() or path.is_symlink():
             continue

@@ -14,9 +14,15 @@ from pathlib import Path
 from tests.real.cluster import TOOLS_BIN, Unavailable
 
 PULUMI = TOOLS_BIN / "pulumi"
-#: What the CLI prints when it has validated the project and the stack's config and goes on to
-#: start the program: no Python language host can be built here (tools/README.md).
+#: What the CLI prints when it goes on to start the program without a Python language host.
 NO_LANGUAGE_HOST = "no language plugin 'pulumi-language-python' found"
+
+
+def started_the_program(out: str) -> bool:
+    """The CLI validated the project and the stack's config and went on to the program: it ran
+    the program in our language host (the root stack is registered), or found no host to run it
+    in (a machine without .tools/bin/pulumi-language-python)."""
+    return "pulumi:pulumi:Stack " in out or NO_LANGUAGE_HOST in out
 
 
 def pulumi_binary() -> Path:
