@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.prerequisites import unavailable
 from tests.real.cluster import TOOLS_BIN, Unavailable
 
 PULUMI = TOOLS_BIN / "pulumi"
@@ -70,3 +71,15 @@ class Cli:
             timeout=timeout,
             check=False,
         )
+
+
+def engine_cli(folder: Path, kubeconfig: Path, needed: Sequence[str], installed_by: str) -> Cli:
+    """The real CLI with the tier's plugins on PATH, against the loopback cluster; a missing
+    plugin is named (a failure under CI, a skip elsewhere)."""
+    missing = [n for n in needed if not os.access(TOOLS_BIN / n, os.X_OK)]
+    if missing:
+        unavailable(
+            f"missing in {TOOLS_BIN}: {', '.join(missing)}; install: bash scripts/install.sh"
+            f" ({installed_by})"
+        )
+    return Cli(folder, extra_path=[TOOLS_BIN], extra_env={"KUBECONFIG": str(kubeconfig)})

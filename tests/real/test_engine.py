@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import uuid
 from collections.abc import Callable
@@ -25,10 +24,9 @@ from typing import Any
 import pytest
 
 from infra.offline.program import Render
-from tests.prerequisites import unavailable
 from tests.real import yaml_program
-from tests.real.cli import Cli
-from tests.real.cluster import FAIL_MARKER, TOOLS_BIN, ControlPlane
+from tests.real.cli import Cli, engine_cli
+from tests.real.cluster import FAIL_MARKER, ControlPlane
 
 pytestmark = pytest.mark.real
 
@@ -38,16 +36,8 @@ NEEDED = ("pulumi", "pulumi-language-yaml", "pulumi-resource-kubernetes")
 
 @pytest.fixture
 def engine(cluster: ControlPlane, tmp_path: Path) -> Cli:
-    missing = [n for n in NEEDED if not os.access(TOOLS_BIN / n, os.X_OK)]
-    if missing:
-        unavailable(
-            f"missing in {TOOLS_BIN}: {', '.join(missing)}; install: bash scripts/install.sh"
-            " (scripts/install.d/50-go-tools.sh)"
-        )
-    return Cli(
-        tmp_path / "cli",
-        extra_path=[TOOLS_BIN],
-        extra_env={"KUBECONFIG": str(cluster.kubeconfig)},
+    return engine_cli(
+        tmp_path / "cli", cluster.kubeconfig, NEEDED, "scripts/install.d/50-go-tools.sh"
     )
 
 

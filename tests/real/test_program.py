@@ -14,7 +14,6 @@ for real."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -25,9 +24,8 @@ import pytest
 from infra.offline.program import Render
 from infra.paths import ROOT
 from infra.settings import COLORS
-from tests.prerequisites import unavailable
-from tests.real.cli import NO_LANGUAGE_HOST, Cli
-from tests.real.cluster import TOOLS_BIN, ControlPlane
+from tests.real.cli import NO_LANGUAGE_HOST, Cli, engine_cli
+from tests.real.cluster import ControlPlane
 
 pytestmark = pytest.mark.real
 
@@ -46,16 +44,11 @@ NO_DOCKER = (
 
 @pytest.fixture
 def engine(cluster: ControlPlane, tmp_path: Path) -> Cli:
-    missing = [n for n in NEEDED if not os.access(TOOLS_BIN / n, os.X_OK)]
-    if missing:
-        unavailable(
-            f"missing in {TOOLS_BIN}: {', '.join(missing)}; install: bash scripts/install.sh"
-            " (scripts/install.d/50-go-tools.sh, 55-python-host.sh)"
-        )
-    return Cli(
+    return engine_cli(
         tmp_path / "cli",
-        extra_path=[TOOLS_BIN],
-        extra_env={"KUBECONFIG": str(cluster.kubeconfig)},
+        cluster.kubeconfig,
+        NEEDED,
+        "scripts/install.d/50-go-tools.sh, 55-python-host.sh",
     )
 
 
