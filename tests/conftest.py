@@ -24,7 +24,7 @@ RUN = program.run
 def pytest_configure(config: pytest.Config) -> None:
     """Fewer garbage collections: the session keeps every render it made (the cache below) and
     the SDKs allocate many short-lived objects per resource, so at CPython's default thresholds
-    (700, 10, 10) full collections keep re-walking a large heap. (bench/README.md, Program).
+    (700, 10, 10) full collections keep re-walking a large heap (bench/README.md, Program).
 
     For the same reason the interpreter's own collections while it shuts down took most of a
     second after the last test. By then pytest has collected and reported what the session left
