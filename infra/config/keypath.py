@@ -21,7 +21,7 @@ from typing import Any
 
 from infra.settings import PROJECT
 
-_SEGMENT = re.compile(r'\.?([^.\[\]"]+)|\[(\d{1,9})\]|\["([^"]+)"\]')
+_SEGMENT = re.compile(r'\.?([^.\[\]"]+)|\[(\d{1,20})\]|\["([^"]+)"\]')
 #: A path segment may not address beyond this many list items (the CLI appends one at a time).
 MAX_INDEX = 10_000
 

@@ -75,6 +75,13 @@ def test_a_list_index_may_only_append() -> None:
         set_path(None, [50_000_000], "y", "p")
 
 
+def test_a_huge_index_is_out_of_range_not_a_bad_path() -> None:
+    """An index of 12 digits is read as one and refused as out of range, like the CLI does."""
+    _key, segments = parse_path("apps.kubia.replicas[999999999999]")
+    with pytest.raises(KeyPathError, match="array index 999999999999 out of range"):
+        set_path(None, segments, 1, "apps.kubia.replicas[999999999999]=1")
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
