@@ -133,6 +133,21 @@ def unwrap(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- the mocks
 
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def engine_urn(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<qualified type>::<name>``, the qualified type being the
+    parent's qualified type, ``$``, the resource's type; a resource without a parent or parented
+    to the root stack is qualified by its own type alone (pulumi/pulumi v3.274.1
+    pkg/resource/deploy/deployment.go ``generateURN``)."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != ROOT_STACK_TYPE:
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
 
 @dataclass
 class Registered:
@@ -248,6 +263,15 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registered: list[Registered] = []
         self.invoked: list[Invoked] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives the resource: its type qualified by the parent's whole
+        qualified type (every ancestor but the root stack), as pulumi/pulumi
+        pkg/resource/deploy/deployment.go ``generateURN`` and sdk/go/common/resource/urn/urn.go
+        ``New`` build it (v3.274.1, the CLI tools/go.mod pins). The SDK's own mock monitor keeps
+        only the parent's last type and qualifies top-level resources with the root stack's type,
+        so a resource under two components would get a URN the engine never gives."""
+        return engine_urn(pulumi.get_stack(), pulumi.get_project(), parent, type_, name)
 
     def Invoke(self, request: Any) -> Any:
         self.invoked.append(Invoked(token=request.tok, provider=request.provider or None))

@@ -104,18 +104,6 @@ def shape(value: object) -> object:
     return type(value).__name__
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the SDK mocks' URNs are not the engine's, and tests/stacks/urns/local.json holds the"
-        " mocks': the engine registers 'gke-bluegreen:infra:BlueGreenApp::kubia' (snapshot:"
-        " 'pulumi:pulumi:Stack$gke-bluegreen:infra:BlueGreenApp::kubia') and"
-        " 'gke-bluegreen:infra:BlueGreenApp$gke-bluegreen:infra:AppService$kubernetes:core/v1:"
-        "Service::kubia-live' (snapshot: 'gke-bluegreen:infra:AppService$kubernetes:core/v1:"
-        "Service::kubia-live'); pulumi/runtime/mocks.py make_urn qualifies a type with the"
-        " parent's last type only (docs/real-tier.md, findings)"
-    ),
-)
 def test_the_local_stack_deploys_for_real(
     engine: Cli, render_stack: Callable[..., Render], tmp_path: Path
 ) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import importlib.metadata
 
 import pulumi
+import pytest
 from google.protobuf import struct_pb2
 from pulumi.runtime import resource, settings
-from pulumi.runtime.mocks import MockResourceArgs
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import source_pb2
 
 from infra.offline import mocks
@@ -75,3 +76,49 @@ def test_registrations_can_skip_the_stack_trace() -> None:
     with mocks.without_stack_traces():
         assert resource._get_stack_trace() == source_pb2.StackTrace()
     assert resource._get_stack_trace is take, "restored after the block"
+
+
+class _Outer(pulumi.ComponentResource):
+    def __init__(self, name: str) -> None:
+        super().__init__("t:index:Outer", name)
+        inner = pulumi.ComponentResource(
+            "t:index:Inner", f"{name}-inner", None, pulumi.ResourceOptions(parent=self)
+        )
+        pulumi.CustomResource(
+            "t:index:Leaf", f"{name}-leaf", {}, pulumi.ResourceOptions(parent=inner)
+        )
+
+
+#: pulumi/pulumi v3.274.1 pkg/resource/deploy/deployment.go ``generateURN``: a top-level
+#: resource's type stands alone (the root stack is left out) and a child's type follows its
+#: parent's whole qualified type. tests/real/test_program.py checks the same on a real ``up``.
+#: (The ``urn:pulumi:<stack>::<project>::`` prefix is left out: older SDKs' mocks answer
+#: ``get_stack()`` with a placeholder.)
+ENGINE_URNS = {
+    "o": "t:index:Outer::o",
+    "o-inner": "t:index:Outer$t:index:Inner::o-inner",
+    "o-leaf": "t:index:Outer$t:index:Inner$t:index:Leaf::o-leaf",
+}
+
+
+def _urns(monitor: mocks.RecordingMonitor) -> dict[str, str]:
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # the SDK leaves it unannotated
+    def program() -> None:
+        _Outer("o")
+
+    program()
+    return {r.name: r.urn.split("::", 2)[2] for r in monitor.registered}
+
+
+def test_urns_are_the_engines() -> None:
+    assert _urns(mocks.install("s", preview=False, project="p")) == ENGINE_URNS, f"pulumi {SDK}"
+
+
+def test_the_sdk_mock_monitors_urns_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above fails on the SDK's own builder, which keeps only the parent's last type
+    and qualifies top-level types with the root stack's."""
+    monkeypatch.setattr(mocks.RecordingMonitor, "make_urn", MockMonitor.make_urn)
+    urns = _urns(mocks.install("s", preview=False, project="p"))
+    assert urns != ENGINE_URNS
+    assert urns["o"] == "pulumi:pulumi:Stack$t:index:Outer::o", urns
+    assert urns["o-leaf"] == "t:index:Inner$t:index:Leaf::o-leaf", urns
