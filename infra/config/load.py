@@ -79,6 +79,8 @@ def parse(
                 raise ConfigError(key, root.data[key], "not used on the local platform; remove it")
         target = LocalTarget(kube_context=root.get("kubeContext", string, None) or None)
     apps = apps_section.parse(root.child("apps"))
+    if isinstance(target, GkeTarget):
+        apps_section.check_digest_pins(apps)
     secret_values = secrets_section.parse(secrets, apps, lookup)
     for app in apps.values():
         change = cutover.live_change(app, secret_values.own_colors(app.name))
