@@ -52,6 +52,14 @@ def replicas(app: AppSettings, color: Color) -> int:
     return app.colors[color].replicas
 
 
+def scales_down_after_cutover(app: AppSettings) -> bool:
+    """Whether a cutover leaves the previous color fewer pods than it had, so the live Service's
+    move must be followed by a pause before they go (``scaleDownDelaySeconds``). A canary's
+    previous color keeps all its pods until ``finish``, long after the last request reached it."""
+    idle = idle_color(app)
+    return app.strategy == "bluegreen" and replicas(app, idle) < app.colors[idle].replicas
+
+
 def releasing(app: AppSettings) -> set[Color]:
     """The colors a release in progress holds: its candidate and the previous color."""
     record = app.release

@@ -19,7 +19,7 @@ Each color's Service gets a ``HealthCheckPolicy`` (the load balancer probes the 
 path on the serving port, as often as the readiness probe, so a draining pod leaves the backend)
 and a ``GCPBackendPolicy`` (connection draining for as long as a pod may take to stop), both in
 the Service's namespace and naming it in ``targetRef``, which GKE requires of a single-cluster
-Gateway's policies (networking.gke.io/v1; docs/upstream.md G4).
+Gateway's policies (networking.gke.io/v1; docs/upstream.md W4).
 """
 
 from __future__ import annotations

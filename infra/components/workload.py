@@ -99,7 +99,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             ScaleDownDelayArgs(
                 active_color=app.active_color,
                 seconds=app.scale_down_delay_seconds,
-                scales_down=cutover.replicas(app, idle) < app.colors[idle].replicas,
+                scales_down=cutover.scales_down_after_cutover(app),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service.live]),
         )

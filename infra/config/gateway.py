@@ -1,7 +1,7 @@
 """The ``gateway`` section: the one GKE Gateway of a stack whose apps include a canary, its
 GatewayClass, the static address it answers on, and (regional classes) the proxy-only subnet.
 
-Which GatewayClasses, and why (GKE's own pages, docs/upstream.md G1 to G3):
+Which GatewayClasses, and why (GKE's own pages, docs/upstream.md W1 to W3):
 
 * a canary sends a share of the requests to each color by the HTTPRoute's ``weight``: GKE names
   ``gke-l7-global-external-managed``, ``gke-l7-regional-external-managed`` and ``gke-l7-rilb``
