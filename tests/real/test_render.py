@@ -152,3 +152,33 @@ def test_the_local_stack_rolls_out_on_the_control_plane(
     while wrong := mismatched():
         assert time.monotonic() < deadline, "\n".join(wrong)
         time.sleep(0.5)
+
+
+def test_an_app_moving_to_the_gateway_keeps_its_live_service(
+    cluster: ControlPlane, render_stack: Renderer
+) -> None:
+    """dev's kubia was reached through its LoadBalancer Service (kubia-http); as a canary that
+    Service is ClusterIP. Server-side apply of the new object over the old one changes the type in
+    place (the API server drops the node port and the external traffic policy the old type had).
+    pulumi-kubernetes replaces a Service only for a change of ``spec.clusterIP``
+    (pulumi/pulumi-kubernetes provider/pkg/provider/diff.go at 9497796), which the program never
+    sets: the move is an update, and in-cluster clients keep the Service's address."""
+    new = next(
+        o
+        for o in render_stack("dev").manifests()
+        if o["kind"] == "Service" and o["metadata"]["name"] == "kubia-http"
+    )
+    assert new["spec"]["type"] == "ClusterIP"
+    old = copy.deepcopy(new)
+    old["spec"].update(type="LoadBalancer", externalTrafficPolicy="Cluster")
+    namespace = new_namespace(cluster, "moved")
+    assert not refused(cluster, [old], namespace, dry=False)
+    before = cluster.get(cluster.path(old, namespace))
+    assert before["spec"]["ports"][0].get("nodePort")
+    assert not refused(cluster, [new], namespace, dry=False)
+    after = cluster.get(cluster.path(new, namespace))
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"]["type"] == "ClusterIP"
+    assert "nodePort" not in after["spec"]["ports"][0]
+    assert "externalTrafficPolicy" not in after["spec"]
+    assert after["spec"]["clusterIP"] == before["spec"]["clusterIP"]
