@@ -25,32 +25,15 @@ from infra.offline.program import Render
 from infra.paths import ROOT
 from infra.settings import COLORS
 from tests.real.agree import disagreements
-from tests.real.cli import NO_LANGUAGE_HOST, Cli, engine_cli
-from tests.real.cluster import ControlPlane
+from tests.real.cli import NO_LANGUAGE_HOST, Cli
 
 pytestmark = pytest.mark.real
 
-NEEDED = (
-    "pulumi",
-    "pulumi-language-python",
-    "pulumi-resource-pulumi-python",
-    "pulumi-resource-kubernetes",
-)
 #: What the engine says when the program registers the Docker provider (CLI 3.274.1).
 NO_DOCKER = (
     "pulumi:providers:docker (docker):\n    error: no resource plugin 'pulumi-resource-docker'"
     " found in the workspace at version v5.2.0 or on your $PATH"
 )
-
-
-@pytest.fixture
-def engine(cluster: ControlPlane, tmp_path: Path) -> Cli:
-    return engine_cli(
-        tmp_path / "cli",
-        cluster.kubeconfig,
-        NEEDED,
-        "scripts/install.d/50-go-tools.sh, 55-python-host.sh",
-    )
 
 
 def project_copy(folder: Path) -> Path:
