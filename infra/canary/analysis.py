@@ -14,8 +14,9 @@ The verdict is one of:
 
 The comparison of 5xx ratios needs no limit of its own: it fails when the candidate's ratio is
 above the live color's at the stated confidence — the lower end of the candidate's Wilson
-interval above the upper end of the live color's — so a handful of errors on a small share of
-traffic is not mistaken for a regression, and a real one is not hidden under the absolute limit.
+interval above the upper end of the live color's — and the candidate gave at least
+``MIN_ERRORS_VS_LIVE`` of them, so a stray error on a small share of traffic is not mistaken for
+a regression, and a real one is not hidden under the absolute limit.
 A comparison needs ``minRequests`` live requests too; with fewer (the last step, at 100 %) it is
 skipped, and the verdict notes it.
 
@@ -40,6 +41,10 @@ from infra.canary import metrics, stats
 from infra.canary.errors import CanaryError
 from infra.canary.metrics import Backend, LoadBalancer, Query
 
+#: The fewest candidate 5xx answers that can count as worse than the live color: one or two
+#: errors on a small share of traffic are significant against a near-perfect live color by the
+#: intervals alone, and would abort releases for noise.
+MIN_ERRORS_VS_LIVE = 5
 #: How long one Monitoring API call may take, in seconds.
 REQUEST_TIMEOUT_S = 30.0
 
@@ -152,7 +157,7 @@ def _ratio_problems(candidate: ColorStats, live: ColorStats, limits: Limits) -> 
             f"5xx ratio {100 * candidate.ratio:.2f} % ({candidate.errors}/{candidate.requests}) "
             f"over max5xxRatio {100 * limits.max_5xx_ratio:g} %"
         )
-    if _comparable(live, limits):
+    if _comparable(live, limits) and candidate.errors >= MIN_ERRORS_VS_LIVE:
         cand_lo = stats.wilson(candidate.errors, candidate.requests, limits.confidence)[0]
         live_hi = stats.wilson(live.errors, live.requests, limits.confidence)[1]
         if cand_lo > live_hi:

@@ -181,6 +181,23 @@ def describe(check: SplitCheck, r: Round) -> str:
 Get = Callable[[str, float], canary_http.Answer]
 
 
+def _ask(check: SplitCheck, fetch: Get, timeout_s: float, into: Round) -> None:
+    """One request, counted in ``into`` by what it got."""
+    try:
+        answer = fetch(check.url, timeout_s)
+    except (OSError, ValueError, http.client.HTTPException) as err:
+        into.failed[type(err).__name__] += 1
+        return
+    into.statuses[answer.status] += 1
+    color = answer.headers.get(COLOR_HEADER.lower())
+    if color is None:
+        into.uncolored += 1
+    elif color.strip() in (check.candidate, check.live):
+        into.colors[color.strip()] += 1
+    else:
+        into.others[color.strip()[:40]] += 1
+
+
 def check_split(
     check: SplitCheck,
     out: Callable[[str], None] | None = None,
@@ -212,19 +229,7 @@ def check_split(
         if total >= MAX_REQUESTS:
             raise fail(f"{MAX_REQUESTS} requests made, last round: {describe(check, current)}")
         total += 1
-        try:
-            answer = fetch(check.url, min(check.timeout_s, remaining))
-        except (OSError, ValueError, http.client.HTTPException) as err:
-            current.failed[type(err).__name__] += 1
-            continue
-        current.statuses[answer.status] += 1
-        color = answer.headers.get(COLOR_HEADER.lower())
-        if color is None:
-            current.uncolored += 1
-        elif color.strip() in (check.candidate, check.live):
-            current.colors[color.strip()] += 1
-        else:
-            current.others[color.strip()[:40]] += 1
+        _ask(check, fetch, min(check.timeout_s, remaining), current)
         if current.requests >= UNCOLORED_STOP and current.colored * 2 < current.requests:
             raise fail(
                 f"most requests got no colored answer ({describe(check, current)}): do the apps "

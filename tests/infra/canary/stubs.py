@@ -382,7 +382,8 @@ METRICS = {
 #: the 5xx class; anything else is INVALID_ARGUMENT, as a filter the API cannot parse is.
 _FILTER = re.compile(
     r'metric\.type = "(?P<metric>[^"]+)" AND resource\.type = "(?P<resource>[^"]+)" AND '
-    r'resource\.labels\.backend_target_name = monitoring\.regex\.full_match\("(?P<regex>(?:[^"\\]|\\.)*)"\)'
+    r"resource\.labels\.backend_target_name = "
+    r'monitoring\.regex\.full_match\("(?P<regex>(?:[^"\\]|\\.)*)"\)'
     r"(?: AND metric\.labels\.response_code_class = (?P<code>\d+))?"
 )
 
@@ -481,57 +482,81 @@ class MonitoringStub:
         end = request.interval.end_time
         if not end or not start or start >= end:
             raise ValueError("The interval must have a start time before its end time")
-        aligner, reducer = agg.per_series_aligner.name, agg.cross_series_reducer.name
-        group_by = list(agg.group_by_fields)
         pattern = re.compile(json.loads(f'"{found["regex"]}"'))
         matched = [d for name, d in self.backends.items() if pattern.fullmatch(name)]
         interval = monitoring_v3.TimeInterval(start_time=start, end_time=end)
         base = {"resource": {"type": resource, "labels": {"project_id": request.name[9:]}}}
         if value_type == "DISTRIBUTION":
-            if (aligner, reducer, group_by) != ("ALIGN_DELTA", "REDUCE_PERCENTILE_95", []):
-                raise ValueError(f"stub: {aligner}/{reducer} by {group_by} on a distribution")
-            values = [
-                d.p95_ms for d in matched if d.p95_ms is not None and sum(d.by_class.values())
-            ]
-            if not values:
-                return []
-            return [
-                monitoring_v3.TimeSeries(
-                    metric={"type": metric},
-                    metric_kind="DELTA",
-                    value_type="DOUBLE",
-                    points=[{"interval": interval, "value": {"double_value": max(values)}}],
-                    **base,
-                )
-            ]
-        if aligner not in ("ALIGN_DELTA", "ALIGN_RATE") or reducer != "REDUCE_SUM":
-            raise ValueError(f"stub: {aligner}/{reducer} on a request count")
-        counts: dict[int, int] = {}
-        for d in matched:
-            for code, n in d.by_class.items():
-                if found["code"] is None or int(found["code"]) == code:
-                    counts[code] = counts.get(code, 0) + n
-        if not counts:
-            return []
-        if group_by == ["metric.labels.response_code_class"]:
-            groups = {str(c): n for c, n in counts.items()}
-        elif not group_by:
-            groups = {"": sum(counts.values())}
-        else:
-            raise ValueError(f"stub: group by {group_by}")
+            return _distribution(request, metric, matched, base, interval)
+        return _counts(request, metric, found["code"], matched, base, interval)
 
-        def value(n: int) -> dict[str, Any]:
-            if aligner == "ALIGN_RATE":
-                return {"double_value": n / period}
-            return {"int64_value": n}
 
-        return [
-            monitoring_v3.TimeSeries(
-                metric={"type": metric, "labels": {"response_code_class": code} if code else {}},
-                metric_kind="GAUGE" if aligner == "ALIGN_RATE" else "DELTA",
-                value_type="DOUBLE" if aligner == "ALIGN_RATE" else "INT64",
-                points=[{"interval": interval, "value": value(n)}],
-                **base,
-            )
-            for code, n in sorted(groups.items())
-        ]
+def _distribution(
+    request: monitoring_v3.ListTimeSeriesRequest,
+    metric: str,
+    matched: list[BackendData],
+    base: dict[str, Any],
+    interval: monitoring_v3.TimeInterval,
+) -> list[monitoring_v3.TimeSeries]:
+    agg = request.aggregation
+    aligner, reducer = agg.per_series_aligner.name, agg.cross_series_reducer.name
+    group_by = list(agg.group_by_fields)
+    if (aligner, reducer, group_by) != ("ALIGN_DELTA", "REDUCE_PERCENTILE_95", []):
+        raise ValueError(f"stub: {aligner}/{reducer} by {group_by} on a distribution")
+    values = [d.p95_ms for d in matched if d.p95_ms is not None and any(d.by_class.values())]
+    if not values:
+        return []
+    return [
+        monitoring_v3.TimeSeries(
+            metric={"type": metric},
+            metric_kind="DELTA",
+            value_type="DOUBLE",
+            points=[{"interval": interval, "value": {"double_value": max(values)}}],
+            **base,
+        )
+    ]
+
+
+def _counts(
+    request: monitoring_v3.ListTimeSeriesRequest,
+    metric: str,
+    code: str | None,
+    matched: list[BackendData],
+    base: dict[str, Any],
+    interval: monitoring_v3.TimeInterval,
+) -> list[monitoring_v3.TimeSeries]:
+    agg = request.aggregation
+    aligner, reducer = agg.per_series_aligner.name, agg.cross_series_reducer.name
+    group_by = list(agg.group_by_fields)
+    period = agg.alignment_period.total_seconds()
+    if aligner not in ("ALIGN_DELTA", "ALIGN_RATE") or reducer != "REDUCE_SUM":
+        raise ValueError(f"stub: {aligner}/{reducer} on a request count")
+    counts: dict[int, int] = {}
+    for d in matched:
+        for c, n in d.by_class.items():
+            if code is None or int(code) == c:
+                counts[c] = counts.get(c, 0) + n
+    if not counts:
+        return []
+    if group_by == ["metric.labels.response_code_class"]:
+        groups = {str(c): n for c, n in counts.items()}
+    elif not group_by:
+        groups = {"": sum(counts.values())}
+    else:
+        raise ValueError(f"stub: group by {group_by}")
+
+    def value(n: int) -> dict[str, Any]:
+        if aligner == "ALIGN_RATE":
+            return {"double_value": n / period}
+        return {"int64_value": n}
+
+    return [
+        monitoring_v3.TimeSeries(
+            metric={"type": metric, "labels": {"response_code_class": cls} if cls else {}},
+            metric_kind="GAUGE" if aligner == "ALIGN_RATE" else "DELTA",
+            value_type="DOUBLE" if aligner == "ALIGN_RATE" else "INT64",
+            points=[{"interval": interval, "value": value(n)}],
+            **base,
+        )
+        for cls, n in sorted(groups.items())
+    ]

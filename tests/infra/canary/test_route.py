@@ -14,7 +14,6 @@ from infra.canary.route import Kubeconfig, route_state, wait_route
 from tests.infra.canary.stubs import KubeApiStub, Parent, httproute
 
 WANT = {"kubia-blue": 95, "kubia-green": 5}
-FAST = {"timeout_s": 1.5, "poll_s": 0.05}
 
 
 def test_a_current_route_has_no_problem() -> None:
@@ -121,7 +120,7 @@ def test_the_wait_returns_once_the_lagging_status_is_current(kube_api: KubeApiSt
     )
     seen: list[str] = []
     api = Kubeconfig(kube_api.kubeconfig()).client()
-    state = wait_route(api, "default", "kubia", WANT, out=seen.append, **FAST)
+    state = wait_route(api, "default", "kubia", WANT, out=seen.append, timeout_s=1.5, poll_s=0.05)
     assert state.problems == ()
     assert len(kube_api.reads) == 4
     # One line per change of what is awaited, not one per read.
@@ -155,7 +154,7 @@ def test_a_parent_never_accepted_times_out_with_the_reason(kube_api: KubeApiStub
 def test_a_missing_route_is_an_error_at_once(kube_api: KubeApiStub) -> None:
     api = Kubeconfig(kube_api.kubeconfig()).client()
     with pytest.raises(CanaryError, match=r"no HTTPRoute default/nope in the cluster") as err:
-        wait_route(api, "default", "nope", WANT, **FAST)
+        wait_route(api, "default", "nope", WANT, timeout_s=1.5, poll_s=0.05)
     assert not isinstance(err.value, RouteNotReady)
     assert len(kube_api.reads) == 1
 
@@ -164,7 +163,7 @@ def test_refused_credentials_are_an_error_at_once(kube_api: KubeApiStub) -> None
     kube_api.routes["default", "kubia"] = _script(httproute(1, WANT, [Parent(1)]))
     api = Kubeconfig(kube_api.kubeconfig(token="wrong")).client()
     with pytest.raises(CanaryError, match=r"refused to read HTTPRoute default/kubia \(401"):
-        wait_route(api, "default", "kubia", WANT, **FAST)
+        wait_route(api, "default", "kubia", WANT, timeout_s=1.5, poll_s=0.05)
 
 
 def test_an_api_that_does_not_answer_is_retried_until_the_timeout(kube_api: KubeApiStub) -> None:
@@ -212,7 +211,7 @@ def test_an_unusable_kubeconfig_is_one_line(text: str, context: str | None, matc
 
 
 def test_an_unknown_context_is_one_line(kube_api: KubeApiStub) -> None:
-    with pytest.raises(CanaryError, match="the kubeconfig cannot be used: .*nope"):
+    with pytest.raises(CanaryError, match=r"the kubeconfig cannot be used: .*nope"):
         Kubeconfig(kube_api.kubeconfig(), "nope").client()
 
 

@@ -16,7 +16,7 @@ def test_z_of_the_usual_confidences() -> None:
 
 @pytest.mark.parametrize("confidence", [0.0, 0.49, 1.0, 1.5, math.nan])
 def test_a_confidence_out_of_range_is_refused(confidence: float) -> None:
-    with pytest.raises(ValueError, match="allowed is 0.5 to 0.999"):
+    with pytest.raises(ValueError, match=r"allowed is 0\.5 to 0\.999"):
         stats.z_of(confidence)
 
 
