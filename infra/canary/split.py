@@ -158,13 +158,14 @@ def describe(check: SplitCheck, r: Round) -> str:
     colored = r.colored
     k = r.colors[check.candidate]
     lo, hi = stats.wilson(k, colored, check.confidence)
+    want = f"want {check.weight} ± {100 * check.tolerance:g}"
     parts = [
         f"{check.candidate} {k}/{colored} colored answers"
         + (
             f" = {100 * k / colored:.1f} % (interval {100 * lo:.1f}-{100 * hi:.1f} % at "
-            f"{100 * check.confidence:g} %, want {check.weight} ± {100 * check.tolerance:g})"
+            f"{100 * check.confidence:g} %, {want})"
             if colored
-            else ""
+            else f" ({want})"
         )
     ]
     if r.uncolored:

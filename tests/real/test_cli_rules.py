@@ -5,8 +5,9 @@ with the same message.
 
 The CLI checks the project and the stack's config before it starts the language host, so a run
 that gets as far as starting the program (in our Python host, tools/python-host, or looking for
-one on a machine without it) has passed every one of those checks. Each case runs in a scratch copy: ``pulumi
-stack init`` with a passphrase writes an ``encryptionsalt`` into the stack file it finds.
+one on a machine without it) has passed every one of those checks. Each case runs in a scratch
+copy: ``pulumi stack init`` with a passphrase writes an ``encryptionsalt`` into the stack file it
+finds.
 """
 
 from __future__ import annotations
