@@ -4,11 +4,22 @@ the tier skips and names it; under ``CI=true`` it fails instead (tests/prerequis
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.prerequisites import unavailable
+from tests.real.cli import Cli, engine_cli
 from tests.real.cluster import ControlPlane, Unavailable, binaries
+
+#: What the real CLI needs to run the Python program (test_engine.py runs a YAML one and
+#: overrides ``engine``).
+NEEDED = (
+    "pulumi",
+    "pulumi-language-python",
+    "pulumi-resource-pulumi-python",
+    "pulumi-resource-kubernetes",
+)
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +33,14 @@ def cluster() -> Iterator[ControlPlane]:
         yield plane
     finally:
         plane.stop()
+
+
+@pytest.fixture
+def engine(cluster: ControlPlane, tmp_path: Path) -> Cli:
+    """The real CLI with our Python language host, its kubeconfig the session's cluster."""
+    return engine_cli(
+        tmp_path / "cli",
+        cluster.kubeconfig,
+        NEEDED,
+        "scripts/install.d/50-go-tools.sh, 55-python-host.sh",
+    )

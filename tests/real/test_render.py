@@ -6,9 +6,9 @@ kinds are not installed: no schema of theirs could be vendored); and the local s
 applied for real, become what ``pulumi up`` waits for: every Deployment Available, every smoke
 Job Complete, through the controllers, the scheduler and kwok.
 
-What this leaves to the engine (no Python language host can be built here: tools/README.md):
-the objects are applied as rendered, not by pulumi-kubernetes, so its own additions (field
-manager, annotations, await logic) are not exercised."""
+What this leaves to the engine: the objects are applied as rendered, not by pulumi-kubernetes,
+so its own additions (field manager, annotations, await logic) are exercised in test_engine.py
+and test_program.py, not here."""
 
 from __future__ import annotations
 
