@@ -210,6 +210,12 @@ class CloudMocks(Mocks):
             state["endpoint"] = f"{TEST_NET}.{int(_digest(name)[:4], 16) % 200 + 10}"
             ca = base64.b64encode(f"mock CA of {state.get('name', name)}".encode()).decode()
             state["masterAuth"] = {**state.get("masterAuth", {}), "clusterCaCertificate": ca}
+        elif typ in ("gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address"):
+            # A reserved address: external ones from the documentation range, internal ones from
+            # the region's default subnet.
+            octet = int(_digest(name)[:4], 16) % 200 + 10
+            internal = state.get("addressType") == "INTERNAL"
+            state["address"] = f"10.146.0.{octet}" if internal else f"{TEST_NET}.{octet}"
         elif typ == "gcp:artifactregistry/repository:Repository":
             state["name"] = state.get("repositoryId", name)
         elif typ == "gcp:storage/bucket:Bucket":
