@@ -79,7 +79,9 @@ def get(
             seen[key] = f"{seen[key]}, {value}" if key in seen else value
         return Answer(response.status, seen, bytes(body))
     except (OSError, http.client.HTTPException):
-        if cut.is_set():
+        # The socket's own timeout can fire a moment before the timer does: past the deadline,
+        # either way the answer was not whole in time.
+        if cut.is_set() or time.monotonic() >= deadline:
             raise TimeoutError(f"no whole answer within {timeout_s:g} s") from None
         raise
     finally:
