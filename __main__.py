@@ -22,6 +22,7 @@ for app in settings.apps.values():
             secret_values=settings.secrets.by_color(app.name),
             smoke_image=smoke.get(app.name),
             await_load_balancer=platform.has_load_balancers,
+            gateway=platform.gateway,
         ),
         opts=pulumi.ResourceOptions(providers=[platform.kubernetes]),
     )

@@ -1,9 +1,12 @@
-"""Cutover: which color is live, which is idle, how many pods each runs, and the labels that pick
-them. The one home of these rules; the workload and the Services only apply them.
+"""Cutover: which color is live, which is idle, how many pods each runs, which share of the
+requests each gets, and the labels that pick them. The one home of these rules; the workload, the
+Services and the canary route only apply them.
 
-A cutover is a change of ``activeColor`` alone: the live Service's ``color`` selector moves (S4's
-manual edit), in an order that never sends traffic to pods that are not ready (see
-:mod:`infra.components.workload`).
+A blue/green cutover is a change of ``activeColor`` alone: the live Service's ``color`` selector
+moves (S4's manual edit), in an order that never sends traffic to pods that are not ready (see
+:mod:`infra.components.workload`). A canary moves a share of the requests at a time: the release
+record's ``weight`` goes to the candidate through the app's HTTPRoute (:func:`weights`), and both
+colors run at full size while the release lasts (:func:`replicas`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import build_context
-from infra.settings import SECRET_SHOWN, AppSettings, Color, ColorPin
+from infra.settings import COLORS, SECRET_SHOWN, AppSettings, Color, ColorPin
 
 
 def idle_color(app: AppSettings) -> Color:
@@ -24,11 +27,64 @@ def idle_color(app: AppSettings) -> Color:
     return "green" if app.active_color == "blue" else "blue"
 
 
+#: The environment variable that tells each color's pods their color; the apps answer it back in
+#: the ``X-Color`` header, so requests can be counted by the color that served them.
+COLOR_ENV = "COLOR"
+#: The environment variable that tells the app which port to listen on (the container port).
+PORT_ENV = "PORT"
+#: When a pod takes requests: its readiness probe every 5 s, 2 s to answer, out after 2 failures.
+#: A canary's load balancer probes the same path at the same pace (its HealthCheckPolicy).
+READINESS_PERIOD_S = 5
+PROBE_TIMEOUT_S = 2
+READINESS_FAILURES = 2
+
+
 def replicas(app: AppSettings, color: Color) -> int:
-    """Pods ``color`` runs: its full size when live; ``idleReplicas`` when idle, if set."""
+    """Pods ``color`` runs: its full size when live; ``idleReplicas`` when idle, if set.
+
+    A canary's candidate runs at full size from ``start``, before it gets any share of the
+    requests, and the color it replaces keeps its full size until ``finish`` (as the previous
+    color): at any weight, each color can take every request."""
     if color != app.active_color and app.idle_replicas is not None:
+        if app.strategy == "canary" and color in releasing(app):
+            return app.colors[color].replicas
         return app.idle_replicas
     return app.colors[color].replicas
+
+
+def scales_down_after_cutover(app: AppSettings) -> bool:
+    """Whether a cutover leaves the previous color fewer pods than it had, so the live Service's
+    move must be followed by a pause before they go (``scaleDownDelaySeconds``). A canary's
+    previous color keeps all its pods until ``finish``, long after the last request reached it."""
+    idle = idle_color(app)
+    return app.strategy == "bluegreen" and replicas(app, idle) < app.colors[idle].replicas
+
+
+def releasing(app: AppSettings) -> set[Color]:
+    """The colors a release in progress holds: its candidate and the previous color."""
+    record = app.release
+    return {pin.color for pin in (record.candidate, record.previous) if pin is not None}
+
+
+def weights(app: AppSettings) -> dict[Color, int]:
+    """The share of requests, in percent, a canary app's HTTPRoute sends to each color, in
+    :data:`~infra.settings.COLORS` order: the release record's ``weight`` to the candidate, the
+    rest to the active color. At rest the idle color keeps its place at 0, so that moving back is
+    a weight change to a color that is still there."""
+    record = app.release
+    shares: dict[Color, int] = {c: 0 for c in COLORS}
+    shares[app.active_color] = 100
+    if record.weight and record.candidate is not None:
+        shares[record.candidate.color] = record.weight
+        shares[app.active_color] = 100 - record.weight
+    return shares
+
+
+def tester_color(app: AppSettings) -> Color:
+    """The color a request carrying the app's tester header reaches: the candidate while a
+    release runs, the idle color otherwise."""
+    candidate = app.release.candidate
+    return candidate.color if candidate is not None else idle_color(app)
 
 
 def app_labels(app: AppSettings) -> dict[str, str]:
@@ -112,7 +168,8 @@ def live_change(app: AppSettings, own_secrets: Sequence[str]) -> LiveChange | No
     The program cannot see what is deployed, so the release tool records it in the stack file
     (``apps.<app>.release``): the live color (and, until ``finish``, the previous one) must run
     exactly what the record says, and must read its own pinned copy of the app's secret values;
-    traffic may only move to the recorded candidate, unchanged since ``start``. Before the first
+    traffic may only move to the recorded candidate, unchanged since ``start``, whether all of it
+    (``activeColor``) or a share (a canary's ``weight``). Before the first
     record (the first deploy) anything goes; ``release.allowLiveChange`` lifts the rule.
     """
     record = app.release
@@ -142,7 +199,12 @@ def live_change(app: AppSettings, own_secrets: Sequence[str]) -> LiveChange | No
                 f"traffic would move to {app.active_color}, which no release started; use "
                 f"python -m infra.release start/promote --app {app.name}",
             )
-        problem = _differs(app, candidate, f"the candidate {candidate.color} (release.candidate)")
+    candidate = record.candidate
+    if candidate is not None and (record.weight or app.active_color != record.live.color):
+        share = f", weight {record.weight}" if record.weight else ""
+        problem = _differs(
+            app, candidate, f"the candidate {candidate.color} (release.candidate{share})"
+        )
         if problem:
             return LiveChange(f"{base}.colors.{candidate.color}", problem[0], problem[1])
     return None

@@ -96,6 +96,17 @@ def node_pool(cluster: str) -> str:
     return physical_name(cluster, "pool", max_len=GKE_NAME_MAX)
 
 
+def gateway_address(cluster: str) -> str:
+    """The static address the stack's Gateway answers on, unless the stack names one (a GCP
+    resource name: a lower-case DNS label of at most 63 characters)."""
+    return physical_name(cluster, "gateway", max_len=DNS_LABEL_MAX)
+
+
+def proxy_subnet(cluster: str) -> str:
+    """The proxy-only subnet a regional Gateway's load balancer runs its proxies in."""
+    return physical_name(cluster, "proxy-only", max_len=DNS_LABEL_MAX)
+
+
 # --------------------------------------------------------------------------- Kubernetes objects
 
 
@@ -128,6 +139,27 @@ def smoke_job(app: AppSettings, color: Color, fingerprint: str) -> str:
 def disruption_budget(app: AppSettings, color: Color) -> str:
     """The PodDisruptionBudget of ``color``."""
     return deployment(app, color)
+
+
+#: The stack's one Gateway (gateway.networking.k8s.io), in the namespace of the apps.
+GATEWAY = "gke-bluegreen"
+#: The Gateway's one listener.
+GATEWAY_LISTENER = "http"
+
+
+def http_route(app: AppSettings) -> str:
+    """A canary app's HTTPRoute: the Deployment prefix (``kubia``, ``webserver``)."""
+    return app.deployment_prefix
+
+
+def health_check_policy(app: AppSettings, color: Color) -> str:
+    """The HealthCheckPolicy of ``color``'s Service: the Service's own name (another kind)."""
+    return color_service(app, color)
+
+
+def backend_policy(app: AppSettings, color: Color) -> str:
+    """The GCPBackendPolicy of ``color``'s Service: the Service's own name (another kind)."""
+    return color_service(app, color)
 
 
 # --------------------------------------------------------------------------- Pulumi logical names
@@ -181,6 +213,35 @@ def disruption_budget_resource(app: str, color: Color) -> str:
 def scale_down_delay_resource(app: str) -> str:
     """Logical name of the pause between a cutover and the previous color's scale-down."""
     return f"{app}-scale-down-delay"
+
+
+#: Logical names of the stack's Gateway component, its address and the Gateway object.
+GATEWAY_RESOURCE = "gateway"
+
+
+def gateway_address_resource() -> str:
+    """Logical name of the Gateway's static address."""
+    return f"{GATEWAY_RESOURCE}-address"
+
+
+def proxy_subnet_resource() -> str:
+    """Logical name of the regional Gateway's proxy-only subnet."""
+    return f"{GATEWAY_RESOURCE}-proxy-only"
+
+
+def http_route_resource(app: str) -> str:
+    """Logical name of a canary app's HTTPRoute (and of the component that holds it)."""
+    return f"{app}-route"
+
+
+def health_check_policy_resource(app: str, color: Color) -> str:
+    """Logical name of the HealthCheckPolicy of a color's Service."""
+    return f"{app}-{color}-health"
+
+
+def backend_policy_resource(app: str, color: Color) -> str:
+    """Logical name of the GCPBackendPolicy of a color's Service."""
+    return f"{app}-{color}-backend"
 
 
 #: The image every smoke Job runs (apps/smoke).

@@ -23,6 +23,14 @@ Color = Literal["blue", "green"]
 COLORS: tuple[Color, Color] = ("blue", "green")
 RegistryMode = Literal["artifact", "gcr-domain", "legacy-bucket"]
 ServiceType = Literal["LoadBalancer", "ClusterIP", "NodePort"]
+#: How an app releases: ``bluegreen`` moves every request at once (the live Service's selector),
+#: ``canary`` moves a share of the requests in steps (an HTTPRoute's weights on the GKE Gateway).
+Strategy = Literal["bluegreen", "canary"]
+#: The GKE GatewayClasses a canary can use: single-cluster classes whose load balancer splits
+#: requests by ``weight`` (infra/config/gateway.py says where each is documented).
+GatewayClassName = Literal[
+    "gke-l7-global-external-managed", "gke-l7-regional-external-managed", "gke-l7-rilb"
+]
 
 #: What every tool shows in place of a secret value (errors, renders, outputs).
 SECRET_SHOWN = "[secret]"  # noqa: S105 - the placeholder shown, not a password
@@ -289,6 +297,52 @@ class ReleaseRecord:
     ``finish``."""
     allow_live_change: bool
     """The stack deliberately allows changing the live color in place (an emergency fix)."""
+    weight: int = 0
+    """A canary app's share of requests, in percent, that its HTTPRoute sends to the candidate
+    (the rest goes to the live color); 0 at rest and on a blue/green app. Written by the release
+    tool only: changing it changes the route and nothing else."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanaryAnalysis:
+    """The limits the release tool judges each step of a canary by (from the load balancer's own
+    metrics, per color, over the last ``window_seconds``)."""
+
+    window_seconds: int
+    """How much of the most recent traffic each judgement looks at."""
+    min_requests: int
+    """Fewer candidate requests than this in the window: inconclusive (hold, never promote)."""
+    max_5xx_ratio: float
+    """Highest share of the candidate's answers that may be 5xx (0.01: 1 %)."""
+    max_p95_ms: int
+    """Highest 95th-percentile latency of the candidate, in milliseconds."""
+    max_p95_vs_live: float
+    """Highest candidate p95 latency as a multiple of the live color's in the same window."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanarySettings:
+    """``apps.<app>.canary``: how a canary release of the app moves traffic and is judged."""
+
+    plan: tuple[int, ...]
+    """The candidate's weights, in percent, step by step: strictly increasing, ending at 100."""
+    pause_seconds: int
+    """How long each step holds while the analysis runs (at least one analysis window)."""
+    tester_header: str
+    """Requests carrying this header with the value :data:`TESTER_VALUE` always reach the
+    candidate (the idle color when no release runs), whatever the weights."""
+    hostnames: tuple[str, ...]
+    """Host names the app's HTTPRoute answers for; empty: every host (one such app per
+    Gateway)."""
+    analysis: CanaryAnalysis
+    """The limits each step is judged by."""
+
+
+#: The value of the tester header that sends a request to the candidate. An exact value, not the
+#: header's mere presence: Gateway API matches a header by value (``Exact``, Core support) or by
+#: regular expression (implementation-specific support), and only an exact match is certain to be
+#: accepted by every GatewayClass (vendor/gateway-api/v1.4.1, ``HTTPHeaderMatch.type``).
+TESTER_VALUE = "candidate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -336,6 +390,34 @@ class AppSettings:
     scales it down (in-flight requests and load balancers still reaching it drain meanwhile)."""
     release: ReleaseRecord
     """What the release tool recorded as live."""
+    strategy: Strategy = "bluegreen"
+    """How a release moves traffic: all at once (the live Service) or in steps (the Gateway)."""
+    canary: CanarySettings | None = None
+    """The canary's plan and limits; set exactly when ``strategy`` is ``canary``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewaySettings:
+    """``gateway``: the one GKE Gateway of a stack whose apps include a canary."""
+
+    class_name: GatewayClassName
+    """The GatewayClass: which Google Cloud load balancer GKE builds for it."""
+    address_name: str
+    """Name of the static IP address reserved for the Gateway (global for the global class,
+    regional otherwise; internal for ``gke-l7-rilb``)."""
+    proxy_subnet_cidr: str | None
+    """Regional classes: the range of the proxy-only subnet the program creates in the region,
+    or ``None`` when the network already has one (GKE requires it for those classes)."""
+
+    @property
+    def is_global(self) -> bool:
+        """The load balancer and its address are global."""
+        return self.class_name == "gke-l7-global-external-managed"
+
+    @property
+    def is_internal(self) -> bool:
+        """The load balancer answers inside the VPC only."""
+        return self.class_name == "gke-l7-rilb"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -350,6 +432,8 @@ class GkeTarget:
     """The cluster and its node pool."""
     registry: RegistrySettings
     """Where images are pushed."""
+    gateway: GatewaySettings | None = None
+    """The stack's Gateway, when an app uses the canary strategy."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from rules import RULES
-from rules.model import PROD_STACK, Context, Level, Options, Rule, parse_config
+from rules.model import PROD_STACK, Context, Level, Options, Resource, Rule, parse_config
 
 LEVELS = {
     Level.MANDATORY: EnforcementLevel.MANDATORY,
@@ -79,12 +79,33 @@ def stack_policy(rule: Rule) -> StackValidationPolicy:
     )
 
 
+def resources_policy(rule: Rule) -> StackValidationPolicy:
+    """One rule's check over every resource together as a CrossGuard stack policy, named after
+    the rule (such a rule has no per-resource check), each finding on the resource at fault."""
+    check = rule.resources_check
+    assert check is not None
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        every = [Resource(type=r.resource_type, urn=r.urn, inputs=r.props) for r in args.resources]
+        for urn, message in check(every, context()):
+            report_violation(f"{rule.name}: {message}", urn)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=LEVELS[rule.level],
+        validate=validate,
+    )
+
+
 def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
-    """Every rule, plus a stack policy for each rule with a stack-config check."""
+    """Every rule: a resource policy for its per-resource checks, a stack policy for its
+    stack-config check, and one for its check over all resources together."""
     out: list[ResourceValidationPolicy | StackValidationPolicy] = [
-        resource_policy(r) for r in RULES
+        resource_policy(r) for r in RULES if r.check is not None or r.options_check is not None
     ]
     out += [stack_policy(r) for r in RULES if r.stack_check is not None]
+    out += [resources_policy(r) for r in RULES if r.resources_check is not None]
     return out
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from policy.rules import RULES
-from policy.rules.model import Context, Level, Options, Rule
+from policy.rules.model import Context, Level, Options, Resource, Rule
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,7 +72,8 @@ def load_render(path: Path) -> Render:
 
 
 def evaluate(render: Render, rules: Iterable[Rule] = RULES) -> list[Finding]:
-    """Every finding of ``rules`` over one render: stack checks first, then resource by resource."""
+    """Every finding of ``rules`` over one render: stack checks first, then the checks over all
+    resources together, then resource by resource."""
     findings: list[Finding] = []
     rules = list(rules)
     for rule in rules:
@@ -82,6 +83,18 @@ def evaluate(render: Render, rules: Iterable[Rule] = RULES) -> list[Finding]:
                     rule=rule.name, level=rule.level, urn=f"stack:{render.ctx.stack}", message=m
                 )
                 for m in rule.stack_check(render.ctx)
+            )
+    every = [
+        Resource(
+            type=str(r.get("type", "")), urn=str(r.get("urn", "?")), inputs=r.get("inputs") or {}
+        )
+        for r in render.resources
+    ]
+    for rule in rules:
+        if rule.resources_check is not None:
+            findings.extend(
+                Finding(rule=rule.name, level=rule.level, urn=urn, message=m)
+                for urn, m in rule.resources_check(every, render.ctx)
             )
     for res in render.resources:
         rtype, inputs = str(res.get("type", "")), res.get("inputs") or {}

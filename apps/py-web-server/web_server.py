@@ -5,6 +5,9 @@ tests), ``/healthz`` and ``/readyz`` probes, one access-log line per request on 
 4xx for unknown paths, other methods and oversized request heads, and a SIGTERM/SIGINT drain
 that stops accepting, lets in-flight requests finish and exits within 2 s (also as PID 1).
 
+COLOR (the color the pod serves as, set by the program) is answered in an ``X-Color`` header on
+every answer, so requests can be counted by the color that served them (the Node apps' rule).
+
 Slow or odd clients (the same limits as the Node apps, apps/lib/node/lifecycle.js): a request
 head must arrive complete within 10 s and its body within 10 s more (else 408; an idle keep-alive
 connection is just closed); a head over 16 KiB is answered 431; at most 512 connections are open
@@ -54,26 +57,25 @@ DRAIN_POLL_S = 0.025
 HOSTNAME = socket.gethostname()
 #: PORT: decimal digits, no sign, spaces, point, exponent or leading zero (the Node apps' rule).
 PORT_RE = re.compile(r"0|[1-9][0-9]{0,4}")
+#: COLOR: a lower-case name such as blue or green (the Node apps' rule).
+COLOR_RE = re.compile(r"[a-z][a-z0-9-]{0,30}")
 LISTEN_ERRORS = {
     "EADDRINUSE": "another process is using it",
     "EACCES": "not allowed for this user (ports below 1024 need privileges)",
 }
 
 
-def raw_answer(status: int, extra: str = "") -> bytes:
+def raw_answer(status: int, extra: str = "", color: str | None = None) -> bytes:
     """A complete plain-text answer that closes the connection, for requests no handler sees."""
     reason = HTTPStatus(status).phrase
     body = f"{reason}\n"
+    color_line = f"X-Color: {color}\r\n" if color else ""
     return (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
         f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
-        f"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{extra}\r\n{body}"
+        f"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{color_line}{extra}"
+        f"\r\n{body}"
     ).encode()
-
-
-TOO_LARGE = raw_answer(431)
-TIMED_OUT = raw_answer(408)
-BUSY = raw_answer(503, "Retry-After: 1\r\n")
 
 
 class AccessLog:
@@ -194,6 +196,8 @@ class DrainingServer(HTTPServer):
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
         self.log: AccessLog = kwargs.pop("access_log")
+        self.color: str | None = kwargs.pop("color")
+        self.busy_answer = raw_answer(503, "Retry-After: 1\r\n", self.color)
         super().initialize(*args, **kwargs)
         self.guards: dict[IOStream, HeadGuard] = {}
         self.lingering: set[asyncio.Task[None]] = set()
@@ -204,7 +208,7 @@ class DrainingServer(HTTPServer):
             # Not read, so a reset may follow the answer; the client sees 503 or a reset.
             self.log.line(f'{address[0]} "-" 503 0.0ms too many connections')
             with contextlib.suppress(OSError):
-                stream.socket.send(BUSY)
+                stream.socket.send(self.busy_answer)
             stream.close()
             return
         self.guards[stream] = HeadGuard(stream, self)  # removed when the stream closes
@@ -223,7 +227,9 @@ class DrainingServer(HTTPServer):
         except OSError:
             remote = "-"
         self.log.line(f'{remote} "-" {status} 0.0ms {why}')
-        task = asyncio.get_running_loop().create_task(linger(sock, raw_answer(status)))
+        task = asyncio.get_running_loop().create_task(
+            linger(sock, raw_answer(status, color=self.color))
+        )
         self.lingering.add(task)
         task.add_done_callback(self.lingering.discard)
 
@@ -277,6 +283,9 @@ class PlainHandler(RequestHandler):
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+        color = self.settings["server"].color
+        if color:
+            self.set_header("X-Color", color)
         # Every answer while draining, errors included (a 405 comes before prepare()).
         if self.settings["server"].draining:
             self.set_header("Connection", "close")
@@ -342,6 +351,22 @@ def parse_port(raw: str | None) -> int:
     raise AssertionError("unreachable")
 
 
+def parse_color(raw: str | None) -> str | None:
+    """COLOR as the Node apps parse it (lifecycle.js, parseColor): unset or empty is no X-Color
+    header; else a lower-case name. Anything else stops the app before it answers anything."""
+    if raw is None or raw == "":
+        return None
+    if COLOR_RE.fullmatch(raw):
+        return raw
+    fail(
+        f"invalid COLOR {json.dumps(raw, ensure_ascii=False)}: allowed is a lower-case name such "
+        "as blue or green (letters, digits and '-', starting with a letter, at most 31 "
+        "characters)",
+        2,
+    )
+    raise AssertionError("unreachable")
+
+
 def listen(port: int) -> list[socket.socket]:
     """Sockets on all interfaces (IPv4 and IPv6), or one line and exit 1 (port in use, ...)."""
     try:
@@ -355,6 +380,7 @@ def listen(port: int) -> list[socket.socket]:
 
 async def main() -> None:
     port = parse_port(os.environ.get("PORT"))
+    color = parse_color(os.environ.get("COLOR"))
     # Requests Tornado's parser rejects (400) never reach a handler; its one "Malformed HTTP
     # message from ..." line per such request stands in for the access-log line.
     logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(message)s")
@@ -374,6 +400,7 @@ async def main() -> None:
     server = DrainingServer(
         app,
         access_log=log,
+        color=color,
         max_header_size=MAX_HEADER_BYTES,
         max_body_size=64 * 1024,
         # Tornado's own timeouts (which close without an answer) stay behind HeadGuard's.

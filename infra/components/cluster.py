@@ -23,6 +23,9 @@ NODE_ROLE = "roles/container.defaultNodeServiceAccount"
 IMAGE_TYPE = "COS_CONTAINERD"
 #: What the nodes' access tokens may ask for; their service account's roles decide what they get.
 NODE_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+#: The Gateway API channel a stack with a canary app serves: standard, the CRDs vendored in
+#: vendor/gateway-api (the experimental channel's fields are not GA and GKE may drop them).
+GATEWAY_API_CHANNEL = "CHANNEL_STANDARD"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +48,9 @@ class ClusterArgs:
     after: Sequence[pulumi.Resource] = ()
     """What every child waits for (the project's APIs). A component's own ``depends_on`` does not
     reach its children."""
+    gateway_api: bool = False
+    """Serve the Gateway API (the standard channel's CRDs, GKE's Gateway controller): the stack
+    has a canary app."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -143,6 +149,9 @@ class Cluster(pulumi.ComponentResource):
             release_channel={"channel": s.release_channel},
             min_master_version=s.version,
             workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
+            # GKE installs and upgrades the standard channel's Gateway API CRDs and runs the
+            # controller that turns a Gateway into a load balancer.
+            gateway_api_config={"channel": GATEWAY_API_CHANNEL} if args.gateway_api else None,
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
             master_auth={"client_certificate_config": {"issue_client_certificate": False}},

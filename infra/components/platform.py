@@ -26,8 +26,10 @@ import pulumi_docker as docker
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
+from infra import naming
 from infra.components import apis
 from infra.components.cluster import Cluster, ClusterArgs
+from infra.components.gateway import GatewayRef, StackGateway, StackGatewayArgs
 from infra.components.image import ImageDestination, RegistryLogin, builds_images
 from infra.components.registry import Registry, RegistryArgs
 from infra.settings import PROJECT, GkeTarget, Settings
@@ -47,6 +49,8 @@ class Platform:
     ``minikube tunnel`` runs, so nothing waits for one there."""
     exports: dict[str, pulumi.Input[object]] = field(default_factory=dict)
     """Stack outputs of the platform (registry, cluster, kubeconfig)."""
+    gateway: GatewayRef | None = None
+    """The stack's GKE Gateway, when an app is a canary."""
 
 
 def labels(settings: Settings) -> dict[str, str]:
@@ -117,9 +121,24 @@ def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider | N
             labels=common,
             keep=keep,
             after=[enabled],
+            gateway_api=target.gateway is not None,
         ),
         opts=in_project,
     )
+    gateway = None
+    if target.gateway is not None:
+        gateway = StackGateway(
+            naming.GATEWAY_RESOURCE,
+            StackGatewayArgs(
+                settings=target.gateway,
+                cluster=target.cluster.name,
+                project=target.project,
+                region=target.region,
+                labels=common,
+                after=[enabled],
+            ),
+            opts=pulumi.ResourceOptions(providers=[google, cluster.provider]),
+        ).ref
     registry = Registry(
         "registry",
         RegistryArgs(
@@ -146,6 +165,7 @@ def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider | N
             "cluster_endpoint": cluster.endpoint,
             "kubeconfig": cluster.kubeconfig,
         },
+        gateway=gateway,
     )
 
 

@@ -1,5 +1,6 @@
 """A blue/green app: per color its ConfigMaps and Secret, Deployment, own Service, disruption
-budget and smoke Job; the live and preview Services; the pause before the old color scales down.
+budget and smoke Job; the live and preview Services; the pause before the old color scales down;
+for a canary app, its route on the stack's Gateway (:mod:`infra.components.route`).
 
 Each color gets its own snapshot of the app's ConfigMaps and Secret. They are auto-named
 (``<logical name>-<suffix>``), and pulumi-kubernetes replaces an auto-named ConfigMap or Secret
@@ -23,6 +24,8 @@ import pulumi_kubernetes as k8s
 from infra import cutover, hardening, naming
 from infra.components import smoke
 from infra.components.delay import ScaleDownDelay, ScaleDownDelayArgs
+from infra.components.gateway import GatewayRef
+from infra.components.route import AppRoute, AppRouteArgs
 from infra.components.service import SKIP_AWAIT, AppService, AppServiceArgs
 from infra.settings import AppSettings, Color, ColorSettings
 
@@ -46,13 +49,18 @@ class BlueGreenAppArgs:
     """The smoke client's image (apps/smoke); ``None``: no smoke Jobs."""
     await_load_balancer: bool = True
     """Wait for the live Service's load balancer address (see :class:`AppServiceArgs`)."""
+    gateway: GatewayRef | None = None
+    """The stack's Gateway; a canary app's route attaches to it."""
 
 
 @dataclass(frozen=True)
 class _Color:
+    color: Color
     deployment: k8s.apps.v1.Deployment
     gate: pulumi.Resource
     """What proves the color ready for traffic: its smoke Job, else its Deployment."""
+    service: k8s.core.v1.Service
+    """The color's own Service."""
 
 
 class BlueGreenApp(pulumi.ComponentResource):
@@ -91,16 +99,30 @@ class BlueGreenApp(pulumi.ComponentResource):
             ScaleDownDelayArgs(
                 active_color=app.active_color,
                 seconds=app.scale_down_delay_seconds,
-                scales_down=cutover.replicas(app, idle) < app.colors[idle].replicas,
+                scales_down=cutover.scales_down_after_cutover(app),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service.live]),
         )
-        self._color(name, args, idle, after=[pause])
+        standby = self._color(name, args, idle, after=[pause])
         self._network_policy(name, app)
+        url, address = self.service.url, self.service.address
+        if app.strategy == "canary":
+            assert args.gateway is not None, f"{app.name}: a canary app needs the stack's Gateway"
+            route = AppRoute(
+                naming.http_route_resource(name),
+                AppRouteArgs(
+                    app=app,
+                    gateway=args.gateway,
+                    services={c.color: c.service for c in (active, standby)},
+                    gates=[active.gate, standby.gate],
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            url, address = route.url, route.address
         self.active_color = pulumi.Output.from_input(app.active_color)
         self.summary = {
-            "url": self.service.url,
-            "address": self.service.address,
+            "url": url,
+            "address": address,
             "active_color": self.active_color,
             "preview_service": self.service.preview_name,
         }
@@ -175,7 +197,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=self._child(),
         )
         if args.smoke_image is None or not app.smoke.enabled:
-            return _Color(deployment=deployment, gate=deployment)
+            return _Color(color=color, deployment=deployment, gate=deployment, service=own_service)
         check = smoke.job(
             name,
             app,
@@ -184,7 +206,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             target=args.images[color],
             opts=self._child([deployment, own_service]),
         )
-        return _Color(deployment=deployment, gate=check)
+        return _Color(color=color, deployment=deployment, gate=check, service=own_service)
 
     def _deployment(
         self, name: str, args: BlueGreenAppArgs, color: Color, depends_on: list[pulumi.Resource]
@@ -279,7 +301,7 @@ def _pod_spec(
         return _core.ProbeArgs(
             http_get=_core.HTTPGetActionArgs(path=path, port=port),
             period_seconds=period,
-            timeout_seconds=2,
+            timeout_seconds=cutover.PROBE_TIMEOUT_S,
             failure_threshold=failures,
         )
 
@@ -291,9 +313,15 @@ def _pod_spec(
         ],
         env=[
             *_env(spec, maps, secret_name),
-            _core.EnvVarArgs(name="PORT", value=str(app.container_port)),
+            _core.EnvVarArgs(name=cutover.PORT_ENV, value=str(app.container_port)),
+            # The apps answer it in X-Color: requests counted by the color that served them.
+            _core.EnvVarArgs(name=cutover.COLOR_ENV, value=spec.color),
         ],
-        readiness_probe=probe(app.readiness_path, period=5, failures=2),
+        readiness_probe=probe(
+            app.readiness_path,
+            period=cutover.READINESS_PERIOD_S,
+            failures=cutover.READINESS_FAILURES,
+        ),
         liveness_probe=probe(app.liveness_path, period=10, failures=3),
         # Keep serving while the endpoints controller and load balancers drop this pod;
         # SIGTERM (and the app's own drain) comes after.

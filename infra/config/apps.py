@@ -1,14 +1,16 @@
-"""The ``apps`` section: each blue/green app, its colors, config, Secret, Services and limits."""
+"""The ``apps`` section: each blue/green app, its colors, config, Secret, Services and limits, and
+how it releases (:mod:`.canary`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import cast
 
 from infra import naming
-from infra.config import colors, kubernetes, record
+from infra.config import canary, colors, kubernetes, record
 from infra.config.reader import (
     Node,
     boolean,
@@ -122,8 +124,9 @@ def _app(name: str, node: Node) -> AppSettings:
         scale_down_delay_seconds=node.get("scaleDownDelaySeconds", int_in(0, 3600), 30),
         release=release,
     )
+    strategy, canary_settings = canary.read(name, node, service_node, settings)
     node.done()
-    return settings
+    return dataclasses.replace(settings, strategy=strategy, canary=canary_settings)
 
 
 def _smoke(node: Node) -> SmokeSettings:

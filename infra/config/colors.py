@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from infra import build_context, naming
+from infra import build_context, cutover, naming
 from infra.config import kubernetes
 from infra.config.reader import Node, int_in, match, string, text
 from infra.paths import APPS, ROOT
@@ -121,6 +121,13 @@ def read_env(node: Node) -> dict[str, EnvVar]:
                 key,
                 name,
                 "an environment variable name: letters, digits, '_', not starting with a digit",
+            )
+        if name in (cutover.PORT_ENV, cutover.COLOR_ENV):
+            raise ConfigError(
+                key,
+                name,
+                "another name: the program sets PORT (containerPort) and COLOR (the color of the "
+                "pod, answered in the X-Color header) itself",
             )
         if isinstance(value, Mapping):
             ref = Node(key, value)

@@ -12,6 +12,7 @@ and ``get_config_secret_keys_env`` are the SDK's public readers of those two.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import pulumi
 from infra import cutover
 from infra.config import apps as apps_section
 from infra.config import cluster as cluster_section
+from infra.config import gateway as gateway_section
 from infra.config import registry as registry_section
 from infra.config import secrets as secrets_section
 from infra.config.reader import Node, choice, match, string
@@ -38,9 +40,19 @@ from infra.settings import (
 )
 
 #: Every key of the ``gke-bluegreen`` namespace, in the order Pulumi.yaml declares them.
-KEYS = ("platform", "project", "region", "kubeContext", "cluster", "registry", "apps", "secrets")
+KEYS = (
+    "platform",
+    "project",
+    "region",
+    "kubeContext",
+    "cluster",
+    "registry",
+    "gateway",
+    "apps",
+    "secrets",
+)
 #: Keys only the gke platform uses.
-GKE_KEYS = ("project", "region", "cluster", "registry")
+GKE_KEYS = ("project", "region", "cluster", "registry", "gateway")
 _PLATFORMS = ("gke", "local")
 
 project_id = match(
@@ -81,6 +93,17 @@ def parse(
     apps = apps_section.parse(root.child("apps"))
     if isinstance(target, GkeTarget):
         apps_section.check_digest_pins(apps)
+        gateway = gateway_section.parse(root.child("gateway"), target.cluster, apps)
+        target = dataclasses.replace(target, gateway=gateway)
+    else:
+        for app in apps.values():
+            if app.strategy == "canary":
+                raise ConfigError(
+                    f"apps.{app.name}.strategy",
+                    app.strategy,
+                    "bluegreen on the local platform: a canary splits requests on a GKE Gateway, "
+                    "which a local cluster does not have",
+                )
     secret_values = secrets_section.parse(secrets, apps, lookup)
     for app in apps.values():
         change = cutover.live_change(app, secret_values.own_colors(app.name))
@@ -179,6 +202,6 @@ def _decode(key: str, value: str) -> object:
     try:
         return json.loads(value)
     except ValueError as err:
-        if key in ("cluster", "registry", "apps"):
+        if key in ("cluster", "registry", "gateway", "apps"):
             raise ConfigError(key, value[:40], f"expected a JSON object ({err})") from None
         return value

@@ -5,6 +5,7 @@ never part of a valid name) and no name, id or path may hold a control character
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
@@ -119,6 +120,28 @@ def int_in(lo: int, hi: int) -> Converter[int]:
             number = int(value)
         if number is None or not lo <= number <= hi:
             raise ConfigError(key, value, f"expected a whole number from {lo} to {hi}")
+        return number
+
+    return conv
+
+
+def number_in(lo: float, hi: float) -> Converter[float]:
+    """A finite number from ``lo`` to ``hi`` (also as decimal text: ``0.01``, ``1.5``, ``2``);
+    no exponent, so a 5,000-digit text is never parsed."""
+
+    def conv(key: str, value: object) -> float:
+        number: float | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            # A huge integer is out of range, not an OverflowError.
+            number = float(value) if lo <= value <= hi else None
+        elif isinstance(value, float):
+            number = value if math.isfinite(value) else None
+        elif isinstance(value, str) and re.fullmatch(
+            rf"-?[0-9]{{1,{_MAX_DIGITS}}}(\.[0-9]{{1,{_MAX_DIGITS}}})?", value
+        ):
+            number = float(value)
+        if number is None or not lo <= number <= hi:
+            raise ConfigError(key, value, f"expected a number from {lo:g} to {hi:g}")
         return number
 
     return conv

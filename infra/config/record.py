@@ -1,13 +1,14 @@
 """``apps.<app>.release``: what the release tool recorded as live, as the candidate and as the
-previous color, each a pin (the color, the image it runs by digest, its config digest), and how a
-pin is written back into the stack file."""
+previous color, each a pin (the color, the image it runs by digest, its config digest), the
+candidate's share of requests on a canary app (``weight``), and how a pin is written back into the
+stack file."""
 
 from __future__ import annotations
 
 import re
 from typing import cast
 
-from infra.config.reader import Node, boolean, choice, match
+from infra.config.reader import Node, boolean, choice, int_in, match
 from infra.settings import COLORS, Color, ColorPin, ConfigError, ReleaseRecord
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -55,8 +56,9 @@ def read_release(node: Node) -> ReleaseRecord:
         candidate=_pin(node.child("candidate")),
         previous=_pin(node.child("previous")),
         allow_live_change=node.get("allowLiveChange", boolean, False),
+        weight=node.get("weight", int_in(0, 100), 0),
     )
-    node.done("live, candidate, previous, allowLiveChange")
+    node.done("live, candidate, previous, allowLiveChange, weight")
     if record.candidate and record.live and record.candidate.color == record.live.color:
         raise ConfigError(
             node.key("candidate.color"), record.candidate.color, "the other color than live's"
@@ -66,5 +68,11 @@ def read_release(node: Node) -> ReleaseRecord:
     if record.previous and record.live and record.previous.color == record.live.color:
         raise ConfigError(
             node.key("previous.color"), record.previous.color, "the other color than live's"
+        )
+    if record.weight and record.candidate is None:
+        raise ConfigError(
+            node.key("weight"),
+            record.weight,
+            "0 while no release runs: only a recorded candidate (release.candidate) gets a share",
         )
     return record

@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 from enum import Enum
 
+import google.cloud.storage as storage
 from google.api_core import exceptions as api_exceptions
-from google.cloud import storage
 
 from infra.gcs_acl.acl import needs_change, new_acl
 from infra.gcs_acl.client import Gcs, Listed, StoppedError, translate

@@ -25,9 +25,9 @@ from typing import Any, NamedTuple, TypeVar
 
 import google.auth
 import google.auth.exceptions
+import google.cloud.storage as storage
 from google.api_core import exceptions as api_exceptions
 from google.auth.credentials import AnonymousCredentials, Credentials
-from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from infra.gcs_acl.acl import IAM_ROLE_FOR, iam_member

@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import google.cloud.storage as storage
 from google.api_core import exceptions as api_exceptions
-from google.cloud import storage
 
 from infra.gcs_acl.acl import IAM_ROLE_FOR, holds, iam_member
 from infra.gcs_acl.client import (

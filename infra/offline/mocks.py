@@ -210,6 +210,12 @@ class CloudMocks(Mocks):
             state["endpoint"] = f"{TEST_NET}.{int(_digest(name)[:4], 16) % 200 + 10}"
             ca = base64.b64encode(f"mock CA of {state.get('name', name)}".encode()).decode()
             state["masterAuth"] = {**state.get("masterAuth", {}), "clusterCaCertificate": ca}
+        elif typ in ("gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address"):
+            # A reserved address: external ones from the documentation range, internal ones from
+            # the region's default subnet.
+            octet = int(_digest(name)[:4], 16) % 200 + 10
+            internal = state.get("addressType") == "INTERNAL"
+            state["address"] = f"10.146.0.{octet}" if internal else f"{TEST_NET}.{octet}"
         elif typ == "gcp:artifactregistry/repository:Repository":
             state["name"] = state.get("repositoryId", name)
         elif typ == "gcp:storage/bucket:Bucket":
@@ -234,12 +240,16 @@ class CloudMocks(Mocks):
             metadata["name"] = f"{name}-{_digest(name, redact(state))[:8]}"
         metadata.setdefault("namespace", "default")
         state["metadata"] = metadata
-        if (
-            typ == "kubernetes:core/v1:Service"
-            and (state.get("spec") or {}).get("type") == "LoadBalancer"
-        ):
-            octet = int(_digest(name)[:4], 16) % 200 + 10
-            state["status"] = {"loadBalancer": {"ingress": [{"ip": f"{TEST_NET}.{octet}"}]}}
+        if typ == "kubernetes:core/v1:Service":
+            # The API server creates every Service with an empty load balancer status; the
+            # provider's Service await waits for an ingress address on a LoadBalancer one.
+            balancer: dict[str, Any] = {}
+            if (state.get("spec") or {}).get("type") == "LoadBalancer" and not _skips_await(
+                metadata
+            ):
+                octet = int(_digest(name)[:4], 16) % 200 + 10
+                balancer = {"ingress": [{"ip": f"{TEST_NET}.{octet}"}]}
+            state["status"] = {"loadBalancer": balancer}
         return state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -252,6 +262,15 @@ class CloudMocks(Mocks):
                 "zone": "",
             }, []
         return {}, [("token", f"the mocks do not implement {args.token}")]
+
+
+def _skips_await(metadata: Mapping[str, Any]) -> bool:
+    """``pulumi.com/skipAwait: "true"``: the provider returns the object as the API server
+    created it, before any controller wrote its status, so a LoadBalancer Service has no address
+    yet (pulumi/pulumi-kubernetes 4.25.0 provider/pkg/metadata/overrides.go ``ReadyCondition``
+    answers ``condition.NewImmediate``; provider/pkg/await/await.go ``Creation``)."""
+    annotations = metadata.get("annotations") or {}
+    return annotations.get("pulumi.com/skipAwait") == "true"  # exactly: IsAnnotationTrue
 
 
 class RecordingMonitor(MockMonitor):

@@ -82,6 +82,8 @@ def _promote(
     pins.record(node, "previous", record_section.pin_entry(live))
     pins.record(node, "live", record_section.pin_entry(candidate))
     pins.record(node, "candidate", None)
+    # A canary's share ends with the release: the new live color takes every request.
+    pins.record(node, "weight", None)
     node["activeColor"] = candidate.color
 
 
@@ -187,18 +189,21 @@ def plan_rollback(stack: str, app_name: str, outputs: Outputs | None = None) -> 
 def traffic_only(
     step: str, stack: str, app: str | None = None, lives: Mapping[str, Color] | None = None
 ) -> Refusal:
-    """A promote or rollback moves its app's traffic: its Services, the pause before the color
-    traffic leaves scales down, and the colors' replicas."""
+    """A promote or rollback moves its app's traffic: its Services, a canary's HTTPRoute (its
+    weights follow the active color), the pause before the color traffic leaves scales down, and
+    the colors' replicas."""
 
     def refusal(change: Change) -> str | None:
         if change.app == app and (
             change.kind in ("Service", "Pause")
+            or (change.kind == "HTTPRoute" and change.how is How.UPDATES)
             or (change.kind == "Deployment" and change.how is How.SCALES)
         ):
             return None
         return (
             f"it would also change {whose(change, lives or {})}, and a {step} only moves "
-            f"traffic (the app's Services, the pause, its colors' replicas); the stack file holds "
+            f"traffic (the app's Services and route, the pause, its colors' replicas); the stack "
+            f"file holds "
             f"another change: apply it first (`pulumi up --stack {stack}`) or undo it, then "
             f"{step} again"
         )

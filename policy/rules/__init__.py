@@ -11,8 +11,10 @@ its own (``stack_check``), so a bad setting is caught even when the program woul
 a resource.
 
 The rules live by what they look at: ``pods`` (pods and containers), ``services`` (Services and
-networking), ``registry_cluster`` (registry access, node identity) and ``release_safety`` (what
-keeps prod whole across releases); ``model`` holds what they share.
+networking), ``registry_cluster`` (registry access, node identity), ``release_safety`` (what
+keeps prod whole across releases) and ``gateway`` (a canary's Gateway, routes and health checks);
+``model`` holds what they share. A rule that relates resources to each other checks them all
+together (``resources_check``).
 
 The pack imports this package as the top-level ``rules`` (the pack directory is first on
 ``sys.path`` in the pack's venv), the project as ``policy.rules``: imports inside the package are
@@ -21,6 +23,14 @@ relative, so both work. Nothing here imports ``pulumi_policy``, which only the p
 
 from __future__ import annotations
 
+from .gateway import (
+    check_gateway_class,
+    check_gateway_class_config,
+    check_gke_supported,
+    check_health_check_per_color,
+    check_route_keeps_both_colors,
+    check_route_own_colors,
+)
 from .model import Level, Rule
 from .pods import (
     check_hardening,
@@ -107,6 +117,37 @@ RULES: tuple[Rule, ...] = (
         level=Level.MANDATORY,
         check=check_no_plain_secret,
         description="Secrets come from a Secret, never a plain env value or ConfigMap.",
+    ),
+    Rule(
+        name="canary-route-own-colors",
+        level=Level.MANDATORY,
+        check=check_route_own_colors,
+        description="A canary app's HTTPRoute splits only between the app's own two colors.",
+    ),
+    Rule(
+        name="canary-route-keeps-both-colors",
+        level=Level.MANDATORY,
+        check=check_route_keeps_both_colors,
+        description="A canary's split keeps both colors with explicit weights, the idle one at 0.",
+    ),
+    Rule(
+        name="canary-gateway-class-splits",
+        level=Level.MANDATORY,
+        check=check_gateway_class,
+        stack_check=check_gateway_class_config,
+        description="The Gateway's GatewayClass splits traffic by weight on one cluster.",
+    ),
+    Rule(
+        name="canary-health-check-per-color",
+        level=Level.MANDATORY,
+        resources_check=check_health_check_per_color,
+        description="Every Service an HTTPRoute sends to has a HealthCheckPolicy.",
+    ),
+    Rule(
+        name="gke-gateway-supported",
+        level=Level.MANDATORY,
+        check=check_gke_supported,
+        description="Gateway objects use only what GKE accepts, on a cluster that serves them.",
     ),
     Rule(
         name="container-hardening",

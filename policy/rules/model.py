@@ -71,9 +71,23 @@ class Options:
     ``options``, checks it."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Resource:
+    """One resource of the stack, for a rule that relates resources to each other."""
+
+    type: str
+    """Its Pulumi type token."""
+    urn: str
+    """Its URN (what a finding names)."""
+    inputs: Mapping[str, Any]
+    """Its camelCase inputs."""
+
+
 ResourceCheck = Callable[[str, Mapping[str, Any], Context], list[str]]
 OptionsCheck = Callable[[str, Options, Context], list[str]]
 StackCheck = Callable[[Context], list[str]]
+#: Over every resource of the stack at once: ``(urn of the resource at fault, message)`` each.
+ResourcesCheck = Callable[[Sequence[Resource], Context], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +106,9 @@ class Rule:
     """Per-resource check of the resource options."""
     stack_check: StackCheck | None = None
     """Optional check of the stack config alone."""
+    resources_check: ResourcesCheck | None = None
+    """Optional check over every resource of the stack together (what one resource needs of
+    another); CrossGuard runs it as a stack policy."""
 
     def resource_messages(
         self, resource_type: str, inputs: Mapping[str, Any], options: Options, ctx: Context

@@ -246,3 +246,53 @@ def test_a_port_in_use_is_one_line_and_exit_1(
         f"cannot listen on port {first.port} (EADDRINUSE): another process is using it\n"
     )
     assert first.request("GET", "/")[0] == 200
+
+
+COLOR_RULE = (
+    "allowed is a lower-case name such as blue or green (letters, digits and '-', starting "
+    "with a letter, at most 31 characters)"
+)
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_every_answer_says_which_color_served_it(start_app: StartApp, name: str) -> None:
+    """COLOR (which the program sets per color) comes back in X-Color on every answer: the
+    page, the probes, a 404, a 405, and the 431 written outside any handler, so requests through
+    the Gateway can be counted by color whatever they got."""
+    app = start_app(name, COLOR="green")
+    answers = {
+        "GET /": app.request("GET", "/"),
+        "GET /readyz": app.request("GET", "/readyz"),
+        "GET /nope": app.request("GET", "/no-such-page"),
+        "POST /": app.request("POST", "/"),
+        "431": app.request("GET", "/", headers={"X-Big": "a" * 20_000}),
+    }
+    assert {k: a[0] for k, a in answers.items()} == {
+        "GET /": 200,
+        "GET /readyz": 200,
+        "GET /nope": 404,
+        "POST /": 405,
+        "431": 431,
+    }, name
+    assert {k: a[1].get("x-color") for k, a in answers.items()} == dict.fromkeys(
+        answers, "green"
+    ), name
+
+
+@pytest.mark.parametrize("name", ALL_APPS)
+def test_no_color_no_header(start_app: StartApp, name: str) -> None:
+    """Run by hand (docker run, the labs) without COLOR: no X-Color at all, not an empty one."""
+    headers = start_app(name).request("GET", "/")[1]
+    assert "x-color" not in headers, f"{name}: {headers}"
+
+
+@pytest.mark.parametrize("color", ["Blue", "blue\r\nX-Evil: 1", "-blue", "b" * 32, "blue green"])
+def test_one_color_rule_one_message_one_exit_code_in_every_app(
+    run_app_once: RunAppOnce, color: str
+) -> None:
+    """A COLOR that could break the header it goes into stops every app the same way."""
+    quoted = json.dumps(color, ensure_ascii=False)
+    for name in ALL_APPS:
+        proc = run_app_once(name, COLOR=color, PORT="0")
+        assert proc.returncode == 2, f"{name} with COLOR={color!r}: exit {proc.returncode}"
+        assert proc.stderr == f"invalid COLOR {quoted}: {COLOR_RULE}\n", f"{name}: {proc.stderr!r}"

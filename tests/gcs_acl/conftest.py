@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol, cast
 
+import google.cloud.storage as storage
 import pytest
 from google.auth.credentials import AnonymousCredentials, Credentials
-from google.cloud import storage
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

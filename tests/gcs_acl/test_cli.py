@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import google.cloud.storage as storage
 import pytest
-from google.cloud import storage
 
 from infra.gcs_acl import cli as cli_mod
 from infra.gcs_acl.settings import LIMITS

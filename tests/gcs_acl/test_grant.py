@@ -6,8 +6,8 @@ The emulator stores ACLs but does not enforce them, so the assertions read the s
 
 from __future__ import annotations
 
+import google.cloud.storage as storage
 import pytest
-from google.cloud import storage
 
 from infra.gcs_acl import errors
 from infra.gcs_acl.grant import apply

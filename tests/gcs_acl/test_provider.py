@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import dill
+import google.cloud.storage as storage
 import grpc
 import pytest
-from google.cloud import storage
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc

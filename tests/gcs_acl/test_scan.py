@@ -3,8 +3,8 @@ emulator; they change nothing."""
 
 from __future__ import annotations
 
+import google.cloud.storage as storage
 import pytest
-from google.cloud import storage
 
 from infra.gcs_acl import errors
 from infra.gcs_acl.grant import apply

@@ -11,12 +11,13 @@ import pytest
 
 from infra import config, cutover
 from infra.offline.program import Render
-from infra.settings import AppSettings, ConfigError
+from infra.settings import AppSettings, Color, ConfigError
 from tests.helpers import DEPLOYMENT, SERVICE, changed, manifest, one
 from tests.infra.config.cases import DELETE, SECRETS, base, parsed, with_value
 
 Renderer = Callable[..., Render]
 JOB = "kubernetes:batch/v1:Job"
+COLOR_NAMES: tuple[Color, Color] = ("blue", "green")
 DELAY = "pulumi-python:dynamic/release:ScaleDownDelay"
 
 
@@ -248,3 +249,88 @@ def test_allow_live_change_lifts_the_rule_and_a_first_deploy_is_free() -> None:
     allowed = with_value("apps.imageview.release.allowLiveChange", True, raw)
     config.parse(allowed, "test", PINNED_SECRETS)
     config.parse(base(), "test", SECRETS)
+
+
+# --------------------------------------------------------------------------- a canary's share
+
+
+def _canary(active: str = "blue", idle_replicas: int | None = 1, **release: Any) -> AppSettings:
+    """The imageview app as a canary (3 pods a color), with ``release`` as its record."""
+    raw = with_value("apps.imageview.strategy", "canary")
+    raw = with_value("apps.imageview.service.type", DELETE, raw)
+    raw = with_value("apps.imageview.replicas", 3, raw)
+    raw = with_value("apps.imageview.activeColor", active, raw)
+    if idle_replicas is not None:
+        raw = with_value("apps.imageview.idleReplicas", idle_replicas, raw)
+    if release:
+        raw = with_value("apps.imageview.release", release, raw)
+    return parsed(raw).apps["imageview"]
+
+
+def _pin(color: str) -> dict[str, str]:
+    return {"color": color, "image": DIGEST, "config": "c" * 64}
+
+
+@pytest.mark.parametrize(
+    ("active", "release", "shares", "tester"),
+    [
+        ("blue", {}, {"blue": 100, "green": 0}, "green"),
+        ("green", {}, {"blue": 0, "green": 100}, "blue"),
+        ("blue", {"candidate": _pin("green")}, {"blue": 100, "green": 0}, "green"),
+        ("blue", {"candidate": _pin("green"), "weight": 5}, {"blue": 95, "green": 5}, "green"),
+        ("green", {"candidate": _pin("blue"), "weight": 50}, {"blue": 50, "green": 50}, "blue"),
+        ("blue", {"candidate": _pin("green"), "weight": 100}, {"blue": 0, "green": 100}, "green"),
+    ],
+)
+def test_weights_follow_the_release_record(
+    active: str, release: dict[str, Any], shares: dict[str, int], tester: str
+) -> None:
+    """The candidate gets the record's weight, the active color the rest; at rest the idle color
+    keeps its place at 0, and the tester header reaches the candidate, else the idle color."""
+    app = _canary(active, **release)
+    weights = cutover.weights(app)
+    assert weights == shares
+    assert list(weights) == ["blue", "green"], "a fixed order: a shift changes numbers only"
+    assert sum(weights.values()) == 100
+    assert cutover.tester_color(app) == tester
+
+
+def test_a_canary_candidate_and_the_color_it_replaces_run_full_size() -> None:
+    """idleReplicas applies at rest; the candidate runs all its pods from start (before any
+    weight), and after a promote the previous color keeps all of its own until finish."""
+    at_rest = _canary()
+    assert {c: cutover.replicas(at_rest, c) for c in COLOR_NAMES} == {"blue": 3, "green": 1}
+    started = _canary(candidate=_pin("green"))
+    assert {c: cutover.replicas(started, c) for c in COLOR_NAMES} == {"blue": 3, "green": 3}
+    # (allowLiveChange: these pins stand for a record, not for what the colors run here)
+    promoted = _canary("green", live=_pin("green"), previous=_pin("blue"), allowLiveChange=True)
+    assert {c: cutover.replicas(promoted, c) for c in COLOR_NAMES} == {"blue": 3, "green": 3}
+    finished = _canary("green", live=_pin("green"), allowLiveChange=True)
+    assert {c: cutover.replicas(finished, c) for c in COLOR_NAMES} == {"blue": 1, "green": 3}
+
+
+def test_a_blue_green_candidate_keeps_idle_replicas_until_promote() -> None:
+    """Unchanged for blue/green: its smoke Job tests the idle size, promote scales it up."""
+    raw = with_value("apps.imageview.idleReplicas", 1)
+    raw = with_value("apps.imageview.replicas", 3, raw)
+    raw = with_value("apps.imageview.release.candidate", _pin("green"), raw)
+    app = parsed(raw).apps["imageview"]
+    assert {c: cutover.replicas(app, c) for c in COLOR_NAMES} == {"blue": 3, "green": 1}
+
+
+def test_a_share_goes_only_to_the_candidate_unchanged_since_start() -> None:
+    raw, _ = _released(apps__imageview__strategy="canary", apps__imageview__service__type=DELETE)
+    app = config.parse(raw, "test", PINNED_SECRETS).apps["imageview"]
+    candidate = dataclasses.asdict(cutover.pin_of(app, "green"))
+    raw = with_value("apps.imageview.release.candidate", candidate, raw)
+    shifted = with_value("apps.imageview.release.weight", 25, raw)
+    assert cutover.weights(config.parse(shifted, "test", PINNED_SECRETS).apps["imageview"]) == {
+        "blue": 75,
+        "green": 25,
+    }
+    changed = with_value("apps.imageview.colors.green.env", {"V": "late"}, shifted)
+    with pytest.raises(ConfigError, match=r"the candidate green \(release.candidate, weight 25\)"):
+        config.parse(changed, "test", PINNED_SECRETS)
+    # At weight 0 the candidate takes no request: changing it is a new start, not a live change.
+    restarted = with_value("apps.imageview.colors.green.env", {"V": "late"}, raw)
+    config.parse(restarted, "test", PINNED_SECRETS)

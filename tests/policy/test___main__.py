@@ -90,11 +90,23 @@ class Pack:
         )
         return list(self.stub.Analyze(req, timeout=30).diagnostics)
 
-    def analyze_stack(self) -> list[Any]:
-        """Diagnostics of every stack policy for an empty stack."""
-        return list(
-            self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(), timeout=30).diagnostics
-        )
+    def analyze_stack(self, resources: list[dict[str, Any]] | None = None) -> list[Any]:
+        """Diagnostics of every stack policy for a stack of ``resources`` (render rows: type,
+        urn, inputs; none: an empty stack)."""
+        sent = []
+        for res in resources or []:
+            props = struct_pb2.Struct()
+            props.update(res["inputs"])
+            sent.append(
+                analyzer_pb2.AnalyzerResource(
+                    type=res["type"],
+                    properties=props,
+                    urn=res["urn"],
+                    name=res["urn"].rsplit("::", 1)[-1],
+                )
+            )
+        request = analyzer_pb2.AnalyzeStackRequest(resources=sent)
+        return list(self.stub.AnalyzeStack(request, timeout=30).diagnostics)
 
     def close(self) -> None:
         if hasattr(self, "channel"):
@@ -133,6 +145,7 @@ def test_pack_lists_every_rule_with_its_level(pack_factory: Any) -> None:
         assert levels[r.name] == (MANDATORY if r.level is Level.MANDATORY else ADVISORY)
         if r.stack_check is not None:
             assert f"{r.name}-config" in levels
+    assert len(levels) == len(RULES) + sum(r.stack_check is not None for r in RULES)
 
 
 def test_pack_blocks_public_read_on_prod_and_allows_opted_in_dev(pack_factory: Any) -> None:
@@ -169,6 +182,25 @@ def test_pack_blocks_an_unprotected_prod_cluster_or_registry(pack_factory: Any, 
     # Protected passes: the pack cannot see retainOnDelete, which the offline runner checks.
     assert prod.analyze(rtype, {}, protect=True) == []
     assert pack_factory("dev", {}).analyze(rtype, {}, protect=False) == []
+
+
+def test_pack_relates_resources_in_a_stack_policy(pack_factory: Any) -> None:
+    """A rule over every resource together (a route's Services and their health checks) runs as
+    a stack policy named after the rule; its finding names the route."""
+    if "dev" not in stacks():
+        pytest.skip("no stack dev")
+    r = load_render(render("dev"))
+    pack = pack_factory("dev", dict(r.ctx.config))
+    assert pack.analyze_stack(r.resources) == []
+    without = [
+        x
+        for x in r.resources
+        if not (x["type"].endswith(":HealthCheckPolicy") and "kubia-green" in x["urn"])
+    ]
+    (diag,) = pack.analyze_stack(without)
+    assert (diag.policyName, diag.enforcementLevel) == ("canary-health-check-per-color", MANDATORY)
+    assert diag.urn.endswith("HTTPRoute::kubia-route")
+    assert "Service 'kubia-green', which no HealthCheckPolicy targets" in diag.message
 
 
 def test_pack_reports_advisory_findings_as_advisory(pack_factory: Any) -> None:
@@ -226,9 +258,10 @@ def test_pack_agrees_with_the_offline_runner(
     for res in r.resources:
         for d in pack.analyze(res["type"], res["inputs"], res["options"]["protect"]):
             via_pack.setdefault(res["urn"], []).append(d.policyName)
-    stack_level = sorted(d.policyName.removesuffix("-config") for d in pack.analyze_stack())
-    if stack_level:
-        via_pack[f"stack:{stack}"] = stack_level
+    for d in pack.analyze_stack(r.resources):
+        # A stack-config finding has no resource; one over all resources names the one at fault.
+        key = d.urn or f"stack:{stack}"
+        via_pack.setdefault(key, []).append(d.policyName.removesuffix("-config"))
     offline = findings_by_resource(evaluate(r))
     assert {k: sorted(v) for k, v in via_pack.items()} == offline
     assert bool(offline) == bool(sets)

@@ -4,11 +4,14 @@ the tier skips and names it; under ``CI=true`` it fails instead (tests/prerequis
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.prerequisites import unavailable
+from tests.real.cli import Cli
 from tests.real.cluster import ControlPlane, Unavailable, binaries
+from tests.real.project import program_cli
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +25,10 @@ def cluster() -> Iterator[ControlPlane]:
         yield plane
     finally:
         plane.stop()
+
+
+@pytest.fixture
+def engine(cluster: ControlPlane, tmp_path: Path) -> Cli:
+    """The real CLI with our Python language host, its kubeconfig the session's cluster
+    (test_engine.py runs a YAML program and overrides it)."""
+    return program_cli(tmp_path / "cli", cluster.kubeconfig)

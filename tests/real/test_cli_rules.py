@@ -4,9 +4,10 @@ offline port of its rules (infra/offline/cli_rules.py, used by the render and th
 with the same message.
 
 The CLI checks the project and the stack's config before it starts the language host, so a run
-that gets as far as looking for the Python language host (which cannot be built here:
-tools/README.md) has passed every one of those checks. Each case runs in a scratch copy: ``pulumi
-stack init`` with a passphrase writes an ``encryptionsalt`` into the stack file it finds.
+that gets as far as starting the program (in our Python host, tools/python-host, or looking for
+one on a machine without it) has passed every one of those checks. Each case runs in a scratch
+copy: ``pulumi stack init`` with a passphrase writes an ``encryptionsalt`` into the stack file it
+finds.
 """
 
 from __future__ import annotations

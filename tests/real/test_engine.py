@@ -1,6 +1,10 @@
 """The real engine and the real Kubernetes provider on the loopback control plane, over the objects
 the program registers for the local stack (its offline render, driven by a Pulumi YAML program:
-tests/real/yaml_program.py, because the Python language host cannot be built here).
+tests/real/yaml_program.py). Upstream's Python language host cannot be built from published
+modules (tools/README.md); our own host runs the Python program itself in test_program.py, but
+with the committed config that program builds images, which needs the Docker provider (not
+buildable). The YAML program deploys the same objects with the images as rendered, so the smoke
+Jobs run here.
 
 ``pulumi up`` creates every object and its awaits finish (Deployments ready, smoke Jobs
 complete); ``pulumi up`` again has nothing to do; ``pulumi refresh`` finds no drift; the state
@@ -8,8 +12,8 @@ holds what the API server holds; ``pulumi destroy`` removes it all. A smoke Job 
 makes ``pulumi up`` fail, naming the Job.
 
 Not proven here: the Python program's own resource graph (its dependencies, components, outputs,
-URNs, dynamic resources) and the release tool, which need the Python host; images, which need the
-Docker provider. The Kubernetes provider is 4.25.0, not the 4.34.2 of requirements.txt."""
+URNs, dynamic resources: test_program.py) and the release tool (test_release.py); images, which
+need the Docker provider. The Kubernetes provider is 4.25.0, not the 4.34.2 of requirements.txt."""
 
 from __future__ import annotations
 

@@ -76,8 +76,18 @@ def test_dev_runs_the_docker_labs(render_stack: Renderer) -> None:
     assert pool["nodeConfig"]["spot"] is True
     assert r.outputs["registry_public"] is True
     kubia = manifest(r, "Service", "kubia-http")
-    assert kubia["spec"]["type"] == "LoadBalancer"
+    # S3 exposed kubia-http as a LoadBalancer on :8080; kubia is dev's canary, reached through
+    # the stack's Gateway (port 80), whose route sends to each color's Service on 8080.
+    assert kubia["spec"]["type"] == "ClusterIP"
     assert kubia["spec"]["ports"][0]["port"] == 8080
+    route = manifest(r, "HTTPRoute", "kubia")
+    split = route["spec"]["rules"][1]["backendRefs"]
+    assert [(b["name"], b["port"], b["weight"]) for b in split] == [
+        ("kubia-blue", 8080, 100),
+        ("kubia-green", 8080, 0),
+    ]
+    address = one(r, "gcp:compute/globalAddress:GlobalAddress", "gateway-address").outputs
+    assert r.outputs["apps"]["kubia"]["url"] == f"http://{address['address']}"
     assert manifest(r, "Deployment", "kubia-blue")["spec"]["replicas"] == 3
     web = manifest(r, "Service", "py-web-server")
     assert web["spec"]["ports"][0]["port"] == 8888

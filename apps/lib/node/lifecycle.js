@@ -9,7 +9,8 @@
  * within 10 s (else 408), the whole request within 20 s; a head over 16 KiB is answered 431;
  * CONNECT is answered 405; at most 512 connections are open at once (more are answered 503 and
  * closed). PORT follows one rule in every app (parsePort); a port that cannot be listened on is
- * one line and exit 1.
+ * one line and exit 1. COLOR (the color the pod serves as, which the program sets) is answered
+ * in an X-Color header on every answer, so requests can be counted by the color that served them.
  *
  * The one copy: every Node image is built with the context apps/ and copies this file to
  * /app/lib/node/, so `require('../lib/node/lifecycle')` from an app folder resolves the same way
@@ -37,6 +38,8 @@ const LINGER_MS = 1000;
 const ALLOWED_METHODS = 'GET, HEAD';
 /** PORT: decimal digits, no sign, spaces, point, exponent or leading zero (py-web-server too). */
 const PORT_RE = /^(0|[1-9][0-9]{0,4})$/;
+/** COLOR: a lower-case name such as blue or green (py-web-server too). */
+const COLOR_RE = /^[a-z][a-z0-9-]{0,30}$/;
 const LISTEN_ERRORS = {
   EADDRINUSE: 'another process is using it',
   EACCES: 'not allowed for this user (ports below 1024 need privileges)',
@@ -68,6 +71,27 @@ function createLog(stream) {
 function clientAddress(req) {
   return req.socket.remoteAddress || '-';
 }
+
+/**
+ * COLOR as py-web-server parses it (web_server.py, parse_color): unset or empty is no X-Color
+ * header; else a lower-case name, which goes into every answer's headers as it is. Anything else
+ * stops the app before it answers anything (a header value must never carry what a client could
+ * not parse).
+ */
+function parseColor(raw) {
+  if (raw === undefined || raw === '') return null;
+  if (COLOR_RE.test(raw)) return raw;
+  process.stderr.write(
+    `invalid COLOR ${JSON.stringify(raw)}: allowed is a lower-case name such as blue or green ` +
+      "(letters, digits and '-', starting with a letter, at most 31 characters)\n",
+  );
+  process.exit(2);
+}
+
+/** Read once, when the app loads: the apps build their answers at start-up. */
+const COLOR = parseColor(process.env.COLOR);
+const COLOR_HEADERS = COLOR === null ? {} : { 'X-Color': COLOR };
+const COLOR_LINE = COLOR === null ? '' : `X-Color: ${COLOR}\r\n`;
 
 /**
  * Serves `handle(req, path)` on PORT (default `defaultPort`) on all interfaces. `handle` returns
@@ -219,7 +243,8 @@ function rawAnswer(status, extra = '') {
   return (
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${reason.length + 1}\r\n` +
-    `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n${extra}\r\n${reason}\n`
+    `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n${COLOR_LINE}${extra}\r\n` +
+    `${reason}\n`
   );
 }
 
@@ -236,6 +261,7 @@ function reply(status, body, headers = {}) {
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
       'Content-Type': 'text/plain; charset=utf-8',
+      ...COLOR_HEADERS,
       ...headers,
       'Content-Length': Buffer.byteLength(body),
     },

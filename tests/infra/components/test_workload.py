@@ -125,3 +125,14 @@ def test_each_color_has_a_disruption_budget_and_spreads(render_stack: Renderer, 
         }
         assert all(s["labelSelector"]["matchLabels"] == labels for s in spread)
         assert "affinity" not in d["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("stack", ["imageview", "dev", "prod", "local"])
+def test_each_colors_pods_are_told_their_color(render_stack: Renderer, stack: str) -> None:
+    """COLOR is what the apps answer in X-Color: requests through a canary's load balancer are
+    counted by it, so it must be the Deployment's own color, and set by the program only."""
+    r = render_stack(stack)
+    for d in (m for m in r.manifests() if m["kind"] == "Deployment"):
+        color = d["metadata"]["labels"]["color"]
+        env = d["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert [e for e in env if e["name"] == "COLOR"] == [{"name": "COLOR", "value": color}]

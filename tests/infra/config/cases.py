@@ -67,6 +67,13 @@ def with_value(path: str, value: object, raw: dict[str, Any] | None = None) -> d
     return raw
 
 
+def canary_base() -> dict[str, Any]:
+    """``base()`` with its app a canary: reached through the Gateway, so its Service is
+    ClusterIP (the default)."""
+    raw = with_value("apps.imageview.strategy", "canary")
+    return with_value("apps.imageview.service.type", DELETE, raw)
+
+
 def parsed(raw: dict[str, Any] | None = None, secrets: object = SECRETS) -> Settings:
     """Settings of ``raw`` (default ``base()``)."""
     return parse(raw if raw is not None else base(), "test", secrets)

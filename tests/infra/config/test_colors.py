@@ -105,3 +105,14 @@ def test_a_source_whose_files_link_out_of_apps_is_refused(
     refused(
         with_value(f"{A}.colors", colors), f"{A}.colors.blue.source", "web/secret.txt is a link"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [(f"{A}.env", "PORT"), (f"{A}.env", "COLOR"), (f"{A}.colors.green.env", "COLOR")],
+)
+def test_the_variables_the_program_sets_are_not_the_stacks_to_set(path: str, name: str) -> None:
+    """PORT is the container port and COLOR the pod's color (answered in X-Color): a stack's own
+    value would make a color claim another's requests, or listen where nothing sends."""
+    raw = with_value(f"{path}.{name}", "green")
+    refused(raw, f"{path}.{name}", "the program sets PORT (containerPort) and COLOR")

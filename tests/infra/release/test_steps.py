@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from infra.paths import ROOT
+from infra.release import rendering
 from infra.release.__main__ import main
 from infra.release.changes import Change, How
 from infra.release.document import StackFile
@@ -18,6 +19,7 @@ from infra.release.errors import ReleaseError
 from infra.release.finish import finish_refusal, plan_finish
 from infra.release.start import plan_start, start_refusal
 from infra.release.switch import plan_promote, plan_rollback, traffic_only
+from tests.helpers import manifest
 from tests.infra.release.harness import SECURE, app_node, apply, deployed, of, outputs, up
 
 
@@ -104,7 +106,12 @@ def test_dev_release_and_rollback_before_finish(project: Path) -> None:
     apply(plan_promote("dev", "kubia"))
     up(project, "dev")
     changes = apply(plan_rollback("dev", "kubia"))
-    assert of(changes) == {("moves traffic", "Service", None), ("re-targets", "Service", None)}
+    # kubia is dev's canary: its route's weights follow the active color.
+    assert of(changes) == {
+        ("moves traffic", "Service", None),
+        ("re-targets", "Service", None),
+        ("updates", "HTTPRoute", None),
+    }
     app = app_node(project, "dev", "kubia")
     assert app["activeColor"] == "blue" and app["release"]["live"]["color"] == "blue"
     assert app["release"]["candidate"]["color"] == "green", "green can be promoted again"
@@ -337,3 +344,28 @@ def test_a_second_rollback_after_finish_is_refused(
     assert "`promote` it to send traffic to green again, or `start` a new release" in err
     assert path.read_text() == before
     assert main(["promote", *common]) == 0, "the release rolled back from can be promoted again"
+
+
+def test_promoting_a_canary_gives_it_every_request_and_ends_its_share(project: Path) -> None:
+    """dev's kubia is a canary. A share recorded for the candidate (what `shift` will write) ends
+    with promote: the candidate becomes live at weight 100 through the route, and the record's
+    weight goes, so the stack file stays valid."""
+    start = plan_start(
+        "dev", "kubia", outputs(up(project, "dev")), sets=["apps.kubia.colors.green.env.V=2"]
+    )
+    apply(start)
+    file = StackFile("dev")
+    file.set("apps.kubia.release.weight=50")
+    file.write()
+    up(project, "dev")
+    changes = apply(plan_promote("dev", "kubia"))
+    assert of(changes) == {
+        ("moves traffic", "Service", None),
+        ("re-targets", "Service", None),
+        ("updates", "HTTPRoute", None),
+    }, changes
+    app = app_node(project, "dev", "kubia")
+    assert app["activeColor"] == "green" and "weight" not in app["release"]
+    route = manifest(rendering.render("dev"), "HTTPRoute", "kubia")
+    split = route["spec"]["rules"][1]["backendRefs"]
+    assert [(b["name"], b["weight"]) for b in split] == [("kubia-blue", 0), ("kubia-green", 100)]

@@ -27,7 +27,14 @@ def test_rule_names_are_unique_and_levels_cover_both() -> None:
 
 def test_every_rule_checks_something() -> None:
     for r in RULES:
-        assert r.check or r.options_check, r.name
+        assert r.check or r.options_check or r.resources_check, r.name
+
+
+def test_a_rule_over_all_resources_has_no_per_resource_check() -> None:
+    """The pack names its stack policy after the rule itself (policy/__main__.py)."""
+    for r in RULES:
+        if r.resources_check is not None:
+            assert r.check is None and r.options_check is None, r.name
 
 
 def test_rules_package_needs_no_pulumi_policy() -> None:
