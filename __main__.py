@@ -3,13 +3,13 @@
 import pulumi
 
 from infra import config
-from infra.components.image import color_images, smoke_image
+from infra.components.image import color_images, smoke_images
 from infra.components.platform import deploy_target
 from infra.components.workload import BlueGreenApp, BlueGreenAppArgs
 
 settings = config.load()
 platform = deploy_target(settings)
-smoke = smoke_image(list(settings.apps.values()), platform.images)
+smoke = smoke_images(list(settings.apps.values()), platform.images)
 
 apps: dict[str, dict[str, object]] = {}
 for app in settings.apps.values():
@@ -20,7 +20,7 @@ for app in settings.apps.values():
             app=app,
             images=images.refs,
             secret_values=settings.secrets.by_color(app.name),
-            smoke_image=smoke,
+            smoke_image=smoke.get(app.name),
             await_load_balancer=platform.has_load_balancers,
             gateway=platform.gateway,
         ),

@@ -264,6 +264,9 @@ class SmokeSettings:
     """Per request."""
     deadline_seconds: int
     """Upper bound of the whole Job (``activeDeadlineSeconds``)."""
+    image: str | None
+    """The smoke client's image, pinned (an existing reference, by digest on GKE); ``None``: the
+    one the stack builds from ``apps/smoke``."""
 
 
 @dataclass(frozen=True, kw_only=True)

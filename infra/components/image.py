@@ -148,26 +148,36 @@ def _built_colors(app: AppSettings) -> dict[Path, list[Color]]:
     return by_source
 
 
-def _runs_smoke(apps: Sequence[AppSettings]) -> bool:
-    return any(app.smoke.enabled for app in apps)
+def _builds_smoke(apps: Sequence[AppSettings]) -> bool:
+    """Whether an app runs smoke Jobs with the client built from ``apps/smoke`` (no pin)."""
+    return any(app.smoke.enabled and app.smoke.image is None for app in apps)
 
 
 def builds_images(apps: Sequence[AppSettings]) -> bool:
     """Whether a stack with these apps builds any image (:func:`color_images`,
-    :func:`smoke_image`): a color not pinned to an image, or the smoke client when any app runs
-    smoke Jobs. One that builds none registers no Docker provider, so its engine needs no Docker
-    plugin."""
-    return any(_built_colors(app) for app in apps) or _runs_smoke(apps)
+    :func:`smoke_images`): a color not pinned to an image, or the smoke client when an app runs
+    smoke Jobs without a pinned one (``smoke.image``). One that builds none registers no Docker
+    provider, so its engine needs no Docker plugin."""
+    return any(_built_colors(app) for app in apps) or _builds_smoke(apps)
 
 
-def smoke_image(
+def smoke_images(
     apps: Sequence[AppSettings], destination: ImageDestination
-) -> pulumi.Output[str] | None:
-    """The smoke client's image (apps/smoke), built once per stack when any app runs smoke Jobs."""
-    if not _runs_smoke(apps):
-        return None
-    source = APPS / naming.SMOKE_IMAGE
-    return _build(naming.SMOKE_IMAGE, source, naming.SMOKE_IMAGE, destination).ref
+) -> dict[str, pulumi.Input[str]]:
+    """The smoke client's image each app that runs smoke Jobs runs them with, by app name: its
+    pinned ``smoke.image``, else the client built from ``apps/smoke``, once per stack for every
+    app without a pin."""
+    built = (
+        _build(naming.SMOKE_IMAGE, APPS / naming.SMOKE_IMAGE, naming.SMOKE_IMAGE, destination).ref
+        if _builds_smoke(apps)
+        else None
+    )
+    images: dict[str, pulumi.Input[str]] = {}
+    for app in apps:
+        image = app.smoke.image or built
+        if app.smoke.enabled and image is not None:
+            images[app.name] = image
+    return images
 
 
 def _build(name: str, source: Path, image: str, destination: ImageDestination) -> AppImage:

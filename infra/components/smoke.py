@@ -36,9 +36,13 @@ AWAIT_MARGIN_S = 120
 
 def fingerprint(app: AppSettings, color: Color, target: str, client: str) -> str:
     """What the Job tests: the color's image (``target``) and config; and how: the smoke settings
-    and the client's image. ``cutover.snapshot_digest`` leaves images out, so both are here."""
+    and the client's image. ``cutover.snapshot_digest`` leaves images out, so both are here. The
+    client's image counts as the reference it is (``client``), not as how it was given: a pin of
+    the very image the stack would build tests the same way, under the same Job name."""
+    settings = dataclasses.asdict(app.smoke)
+    del settings["image"]
     text = json.dumps(
-        [target, client, cutover.snapshot_digest(app, color), dataclasses.asdict(app.smoke)],
+        [target, client, cutover.snapshot_digest(app, color), settings],
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()

@@ -4,6 +4,7 @@ how it releases (:mod:`.canary`)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import cast
@@ -139,9 +140,11 @@ def _smoke(node: Node) -> SmokeSettings:
         interval_seconds=node.get("intervalSeconds", int_in(0, 60), 3),
         timeout_seconds=node.get("timeoutSeconds", int_in(1, 60), 5),
         deadline_seconds=node.get("deadlineSeconds", int_in(10, 3600), 300),
+        image=node.get("image", colors.image_ref, None),
     )
     node.done(
-        "enabled, path, status, text, attempts, intervalSeconds, timeoutSeconds, deadlineSeconds"
+        "enabled, path, status, text, attempts, intervalSeconds, timeoutSeconds, deadlineSeconds, "
+        "image"
     )
     worst = settings.attempts * (2 * settings.timeout_seconds + settings.interval_seconds)
     if settings.enabled and worst > settings.deadline_seconds:
@@ -152,6 +155,21 @@ def _smoke(node: Node) -> SmokeSettings:
             f"intervalSeconds) = {worst}",
         )
     return settings
+
+
+def check_digest_pins(apps: Mapping[str, AppSettings]) -> None:
+    """On GKE a pinned smoke client image is by digest, as the release tool pins a color's there
+    (``infra.release.start``): a tag can be moved to other contents under the Jobs that run it,
+    and no release step pins this one for the user."""
+    for app in apps.values():
+        image = app.smoke.image
+        if image is not None and not record.BY_DIGEST.fullmatch(image):
+            raise ConfigError(
+                f"apps.{app.name}.smoke.image",
+                image,
+                "on the gke platform a pinned image must be by digest (registry/name@sha256:<64 "
+                "hex>): a tag can be moved to other contents; pin the digest it points at now",
+            )
 
 
 def _port_name(key: str, value: object) -> str:

@@ -92,6 +92,7 @@ def parse(
         target = LocalTarget(kube_context=root.get("kubeContext", string, None) or None)
     apps = apps_section.parse(root.child("apps"))
     if isinstance(target, GkeTarget):
+        apps_section.check_digest_pins(apps)
         gateway = gateway_section.parse(root.child("gateway"), target.cluster, apps)
         target = dataclasses.replace(target, gateway=gateway)
     else:

@@ -12,13 +12,12 @@ from infra.config.reader import Node, boolean, choice, int_in, match
 from infra.settings import COLORS, Color, ColorPin, ConfigError, ReleaseRecord
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+#: An image reference by digest: what a GKE stack pins (a tag can be moved to other contents).
+BY_DIGEST = re.compile(r"[a-z0-9]+([._/:-][a-zA-Z0-9_.-]+)*@sha256:[0-9a-f]{64}")
 
 
 pinned_image = match(
-    re.compile(
-        r"[a-z0-9]+([._/:-][a-zA-Z0-9_.-]+)*@sha256:[0-9a-f]{64}"
-        r"|([a-z0-9]+([._/-][a-zA-Z0-9_.-]+)*:)?src-[0-9a-f]{12}"
-    ),
+    re.compile(BY_DIGEST.pattern + r"|([a-z0-9]+([._/-][a-zA-Z0-9_.-]+)*:)?src-[0-9a-f]{12}"),
     "an image reference pinned by digest (registry/name@sha256:<64 hex>) or by content tag "
     "([name:]src-<12 hex>, the local platform's images)",
 )

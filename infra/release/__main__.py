@@ -272,7 +272,8 @@ def _add_promote(sub: Subparsers) -> None:
             "--apply, the live URL is checked afterwards: a failure rolls back by itself, and a "
             "check that cannot run exits 1 saying traffic moved unverified. A promote the stack "
             "file records but the cluster does not serve (its `pulumi up` did not finish) is "
-            "taken again."
+            "taken again. With --apply, a candidate whose smoke Job failed in the last `pulumi "
+            "up` (the engine's state says so) is refused: start again with a fix."
         ),
         func=_promote,
     )

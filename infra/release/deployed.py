@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ PULUMI_TIMEOUT_S = 3600
 DIGEST_REF = re.compile(r"(?P<repo>[a-z0-9][^@\s]*)@sha256:[0-9a-f]{64}")
 #: The content tag a build is made as (:func:`infra.build_context.tag`).
 CONTENT_TAG = re.compile(r"src-[0-9a-f]{12}")
+#: The type of a smoke Job (:mod:`infra.components.smoke`) in the engine's state.
+SMOKE_JOB = "kubernetes:batch/v1:Job"
 
 
 def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
@@ -212,6 +215,55 @@ def deployed_images(settings: Settings, outputs: Outputs) -> DeployedImages:
     )
 
 
+def failed_smoke_jobs(stack: str) -> dict[str, str]:
+    """The smoke Jobs whose last ``pulumi up`` failed, from the engine's state (``pulumi stack
+    export``): by logical name (``<app>-smoke-<color>``), the Job's name and the last error the
+    engine recorded.
+
+    A resource that was created but failed to become ready stays in the state with its
+    ``initErrors``, and every later update of the stack, changed or not, takes it again: an
+    "empty update step to attempt to continue awaiting initialization" (pulumi/pulumi v3.274.1
+    ``pkg/resource/deploy/step_generator.go``). A failed Job stays failed and its pod template
+    cannot change, so that retry fails every later ``pulumi up`` until a new Job (a new
+    candidate, whose Job has another name) replaces it. The offline renders cannot see this:
+    they know the config, not what the engine recorded."""
+    pulumi = _pulumi("or leave out --apply and run `pulumi up` yourself")
+    result = run_pulumi(
+        [pulumi, "stack", "export", "--stack", stack], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise ReleaseError(
+            f"pulumi stack export failed: {last}; fix that (`pulumi login`, the stack's name), "
+            "then run the step again; nothing written"
+        )
+    try:
+        state = json.loads(result.stdout)
+        resources = state["deployment"].get("resources")
+        if resources is None:  # a stack with nothing deployed
+            resources = []
+        if not isinstance(resources, list):
+            raise TypeError(type(resources).__name__)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ReleaseError(
+            "pulumi stack export did not print a stack's state; check the CLI ($PULUMI) and the "
+            "stack, then run the step again; nothing written"
+        ) from None
+    failed: dict[str, str] = {}
+    for r in resources:
+        if not isinstance(r, dict) or r.get("type") != SMOKE_JOB or r.get("delete"):
+            continue
+        errors = r.get("initErrors")
+        if not errors or not isinstance(errors, list):
+            continue
+        logical = str(r.get("urn", "")).rsplit("::", 1)[-1]
+        metadata = (r.get("outputs") or {}).get("metadata") or {}
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        last = str(errors[-1]).strip().splitlines() or ["(no message)"]
+        failed[logical] = f"Job {name or logical}: {last[0]}"
+    return failed
+
+
 def pulumi_cli_or_refuse() -> None:
     """Refuses ``--apply`` before anything is written when there is no Pulumi CLI to apply
     with."""
@@ -231,7 +283,8 @@ def pulumi_up(stack: str, message: str) -> None:
         raise ReleaseError(
             f"pulumi up {how}; the stack file already records the step, and what the cluster "
             f"runs is unknown (`status --stack {stack} --outputs FILE` shows it): fix the cause, "
-            f"then run `pulumi up --stack {stack}` (or the step with --apply again)"
+            f"then run `pulumi up --stack {stack}` (or the step with --apply again); a smoke Job "
+            "that failed fails every later `pulumi up` until a new `start` replaces it"
         )
 
 
@@ -240,6 +293,11 @@ def run_pulumi(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[An
     within :data:`PULUMI_TIMEOUT_S` is one error line, not a traceback. Ctrl-C waits for it (it
     handles Ctrl-C itself)."""
     command = " ".join(["pulumi", *(a for a in argv[1:3] if not a.startswith("-"))])
+    # The CLI writes straight to the descriptors it inherits, and into a pipe (a CI log) Python
+    # holds the tool's own lines in its buffer until exit: without this, what the step is and
+    # what `pulumi up` will change would be printed after the update's own output.
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
         with uninterrupted(f"{command} finished first (it handles Ctrl-C itself)"):
             return subprocess.run(argv, timeout=PULUMI_TIMEOUT_S, check=False, cwd=ROOT, **kwargs)

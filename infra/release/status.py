@@ -20,7 +20,7 @@ when it does not stay compatible)::
 
 ``live.pinned`` is false before the first release (nothing protects the live color yet; its
 ``config`` is then what it runs now). ``served`` is the color the cluster serves, from the outputs
-(``--outputs FILE``, else ``pulumi stack output``); null when they could not be read or the app is
+given with ``--outputs FILE`` (status runs no Pulumi CLI); null without them or when the app is
 not deployed: then what the cluster serves is unknown, and ``live`` is only what the stack file
 records. A promote the stack file records but the cluster does not serve (its ``pulumi up`` did
 not finish) has ``next`` ``promote``. ``allow_live_change`` is true while

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra import naming
 from infra.release import deployed, run
 from infra.release.deployed import Outputs
 from infra.release.errors import CheckFailed, ReleaseError
@@ -156,6 +157,36 @@ def verify(
     return problem is None
 
 
+def _check_not_failed(stack: str, app_name: str) -> None:
+    """Refuses a promote to a candidate whose smoke Job failed in the last ``pulumi up``: the
+    engine would take that Job again and fail it again (:func:`deployed.failed_smoke_jobs`), so
+    traffic could not move, and the update would still scale the candidate up and re-target the
+    preview Service before it stops."""
+    app = app_of(settings_of(stack), app_name)
+    record = app.release
+    target = record.live if record.previous is not None else record.candidate
+    if target is None:
+        return
+    failed = deployed.failed_smoke_jobs(stack).get(
+        naming.smoke_job_resource(app.name, target.color)
+    )
+    if failed is None:
+        return
+    if record.previous is not None:
+        way_out = (
+            f"`rollback --apply` (back to {record.previous.color}; its `pulumi up` fails on that "
+            "Job once more, after the rest of it is done), then `start` again with a fix"
+        )
+    else:
+        way_out = "`start` again with a fix (a new --source, --image or --set)"
+    raise ReleaseError(
+        f"promote refused, nothing written: the candidate {target.color} failed its smoke check "
+        f"in the last `pulumi up` ({failed}), and every `pulumi up` takes that Job again until a "
+        f"new one replaces it, so traffic cannot move to {target.color}: {way_out}; its new "
+        "smoke Job replaces the failed one"
+    )
+
+
 def promote_and_verify(
     stack: str,
     app_name: str,
@@ -169,6 +200,7 @@ def promote_and_verify(
     unverified."""
     before = deployed.read_outputs(stack, outputs_file)
     step = plan_promote(stack, app_name, before)
+    _check_not_failed(stack, app_name)
     run.run_step(step, apply=True, out=out)
     settings = settings_of(stack)
     app = app_of(settings, app_name)

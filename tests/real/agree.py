@@ -14,7 +14,12 @@ What a real deploy legitimately adds is left out, each by a rule with its source
   ``CheckConfig`` fill them from the plugin and the environment (the SDK's plugin version, the
   machine's KUBECONFIG), not from the program;
 - a secret's wire form: the engine keeps ``{sig, plaintext: <JSON>}`` where the mocks keep
-  ``{sig, value}``; both are compared by their value.
+  ``{sig, value}``; both are compared by their value;
+- an empty string in a Kubernetes object's inputs (a smoke Job's ``SMOKE_TEXT: ""``): the
+  provider's ``Check`` normalizes inputs through the typed object and back (pulumi-kubernetes
+  4.25.0 provider/pkg/provider/provider.go ``normalizeInputs``, provider/pkg/clients/
+  unstructured.go ``Normalize``), and a string field tagged ``omitempty`` in k8s.io/api (``EnvVar.
+  Value``) leaves it out; Kubernetes reads a missing one as empty.
 An auto-named Kubernetes object (the program set no ``metadata.name``) is named
 ``<logical name>-<suffix>`` by both, with different suffixes: the mocks' is a hash of the inputs,
 the provider's random.
@@ -94,6 +99,20 @@ def _real_inputs(typ: str, mock: Mapping[str, Any], real: Mapping[str, Any]) -> 
     return inputs
 
 
+def _without_dropped_empties(mock: Any, real: Any) -> Any:
+    """``mock`` less each ``""`` whose key ``real`` does not have (module docstring: the typed
+    normalization leaves an ``omitempty`` string out)."""
+    if isinstance(mock, dict) and isinstance(real, dict):
+        return {
+            k: _without_dropped_empties(v, real.get(k))
+            for k, v in mock.items()
+            if not (v == "" and k not in real)
+        }
+    if isinstance(mock, list) and isinstance(real, list) and len(mock) == len(real):
+        return [_without_dropped_empties(m, r) for m, r in zip(mock, real, strict=True)]
+    return mock
+
+
 def _name_agrees(logical: str, auto_named: bool, mock: str | None, real: str | None) -> bool:
     if not auto_named:
         return mock == real
@@ -127,6 +146,7 @@ def disagreements(
                 found.append(f"{urn}: named {mock_name} by the mocks, {real_name} for real")
             if auto_named:
                 names[1].pop("name", None)
+            mock_inputs = _without_dropped_empties(mock_inputs, real_inputs)
         found += [f"{urn} inputs{d}" for d in _differences(mock_inputs, real_inputs, "")]
     found += [f"outputs{d}" for d in _differences(plain(render.outputs), plain(dict(outputs)), "")]
     return found

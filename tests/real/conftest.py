@@ -9,17 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.prerequisites import unavailable
-from tests.real.cli import Cli, engine_cli
+from tests.real.cli import Cli
 from tests.real.cluster import ControlPlane, Unavailable, binaries
-
-#: What the real CLI needs to run the Python program (test_engine.py runs a YAML one and
-#: overrides ``engine``).
-NEEDED = (
-    "pulumi",
-    "pulumi-language-python",
-    "pulumi-resource-pulumi-python",
-    "pulumi-resource-kubernetes",
-)
+from tests.real.project import program_cli
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +29,6 @@ def cluster() -> Iterator[ControlPlane]:
 
 @pytest.fixture
 def engine(cluster: ControlPlane, tmp_path: Path) -> Cli:
-    """The real CLI with our Python language host, its kubeconfig the session's cluster."""
-    return engine_cli(
-        tmp_path / "cli",
-        cluster.kubeconfig,
-        NEEDED,
-        "scripts/install.d/50-go-tools.sh, 55-python-host.sh",
-    )
+    """The real CLI with our Python language host, its kubeconfig the session's cluster
+    (test_engine.py runs a YAML program and overrides it)."""
+    return program_cli(tmp_path / "cli", cluster.kubeconfig)

@@ -130,6 +130,26 @@ def test_a_different_output_is_found(deployed: Deployed) -> None:
     ]
 
 
+def test_an_empty_string_the_provider_leaves_out_agrees(deployed: Deployed) -> None:
+    """The provider's normalization drops ``value: ""`` of an env var (agree.py's docstring): the
+    smoke Jobs' ``SMOKE_TEXT`` when ``smoke.text`` is unset. A non-empty value dropped, or an
+    empty one the real deploy holds otherwise, is still a difference."""
+    render, state, outputs = deployed
+    job = _first(state, "kubernetes:batch/v1:Job")
+    env = job["inputs"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    (text,) = [e for e in env if e["name"] == "SMOKE_TEXT"]
+    assert text == {"name": "SMOKE_TEXT", "value": ""}
+    del text["value"]
+    assert disagreements(render, state, outputs) == []
+    (path,) = [e for e in env if e["name"] == "SMOKE_PATH"]
+    del path["value"]
+    (found,) = disagreements(render, state, outputs)
+    assert found.endswith('.value: only the mocks have it ("/")'), found
+    path["value"], text["value"] = "/", "x"
+    (found,) = disagreements(render, state, outputs)
+    assert found.endswith('.value: mocks "", real "x"'), found
+
+
 def test_plain_reads_both_secret_forms() -> None:
     assert plain({SECRET_SIG: "x", "plaintext": '{"a": 1.0}'}) == {"a": 1}
     assert plain({SECRET_SIG: "x", "value": [2.0]}) == [2]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.real.cli import Cli
-from tests.real.test_program import PINNED, local_stack
+from tests.real.project import configure, local_stack, pinned
 
 pytestmark = pytest.mark.real
 
@@ -36,13 +36,7 @@ def _preview(engine: Cli, folder: Path, *, deny: bool) -> tuple[int, str]:
         text = (project / "Pulumi.yaml").read_text()
         start = text.index("  pulumi:disable-default-providers:")
         (project / "Pulumi.yaml").write_text(text[:start])
-    for setting in PINNED:
-        key, value = setting.split("=", 1)
-        typed = ["--type", "bool"] if value == "false" else []
-        done = engine.run(
-            project, "config", "set", "--path", key, value, *typed, "--stack", "local"
-        )
-        assert done.returncode == 0, done.stdout
+    configure(engine, project, pinned(smoke=True))
     done = engine.run(project, "preview", "--stack", "local", timeout=600)
     return done.returncode, done.stdout
 

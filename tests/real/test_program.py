@@ -6,16 +6,14 @@ unset in stacks/Pulumi.local.yaml).
 
 What runs: the host starts, the engine asks it for the required packages and runs the program.
 The committed local stack builds its images, so it registers the Docker provider, and preview
-stops there: the Docker provider cannot be built (tools/README.md). With every color pinned and
-smoke off the stack builds nothing and registers no Docker provider
-(infra/components/platform.py), and preview, up, up again, refresh, stack output and destroy run
-for real."""
+stops there: the Docker provider cannot be built (tools/README.md). With every color and every
+smoke client pinned (``smoke.image``) the stack builds nothing and registers no Docker provider
+(infra/components/platform.py), and preview, up (its smoke Jobs included), up again, refresh,
+stack output and destroy run for real."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,9 +21,9 @@ import pytest
 
 from infra.offline.program import Render
 from infra.paths import ROOT
-from infra.settings import COLORS
 from tests.real.agree import disagreements
 from tests.real.cli import NO_LANGUAGE_HOST, Cli
+from tests.real.project import configure, local_stack, pinned
 
 pytestmark = pytest.mark.real
 
@@ -34,26 +32,6 @@ NO_DOCKER = (
     "pulumi:providers:docker (docker):\n    error: no resource plugin 'pulumi-resource-docker'"
     " found in the workspace at version v5.2.0 or on your $PATH"
 )
-
-
-def project_copy(folder: Path) -> Path:
-    """The committed project (``git ls-files``) copied into ``folder``."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.split(b"\0")
-    for name in filter(None, files):
-        rel = name.decode()
-        if (ROOT / rel).is_file():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, folder / rel)
-    return folder
-
-
-def local_stack(engine: Cli, folder: Path) -> Path:
-    project = project_copy(folder)
-    init = engine.run(project, "stack", "init", "local")
-    assert init.returncode == 0, init.stdout
-    return project
 
 
 def test_the_host_runs_the_program_until_the_docker_provider(engine: Cli, tmp_path: Path) -> None:
@@ -68,30 +46,16 @@ def test_the_host_runs_the_program_until_the_docker_provider(engine: Cli, tmp_pa
     assert preview.returncode != 0
 
 
-#: The local stack with every color on a pinned image (``<app>:src-<12 hex>`` is allowed on
-#: local) and smoke off: it builds nothing, so it registers no Docker provider (the smoke client's
-#: image has no pin: it is built whenever an app runs smoke Jobs, infra/components/image.py).
-PINNED = [
-    *(
-        f"apps.{app}.colors.{color}.image={app}:src-{'0' * 12}"
-        for app in ("py-web-server", "kubia", "node-app")
-        for color in COLORS
-    ),
-    *(f"apps.{app}.smoke.enabled=false" for app in ("py-web-server", "kubia", "node-app")),
-]
+#: The local stack with every color and every smoke client on a pinned image: it builds nothing,
+#: so it registers no Docker provider, and it runs its smoke Jobs.
+PINNED = pinned(smoke=True)
 
 
 def test_the_local_stack_deploys_for_real(
     engine: Cli, render_stack: Callable[..., Render], tmp_path: Path
 ) -> None:
     project = local_stack(engine, tmp_path / "project")
-    for setting in PINNED:
-        key, value = setting.split("=", 1)
-        typed = ["--type", "bool"] if value == "false" else []
-        done = engine.run(
-            project, "config", "set", "--path", key, value, *typed, "--stack", "local"
-        )
-        assert done.returncode == 0, done.stdout
+    configure(engine, project, PINNED)
 
     def ok(*args: str) -> str:
         done = engine.run(project, *args, "--stack", "local", timeout=600)
@@ -106,13 +70,18 @@ def test_the_local_stack_deploys_for_real(
     state = json.loads(ok("stack", "export", "--show-secrets"))
     ok("destroy", "--yes", "--skip-preview")
     # Compared after destroy, so a difference leaves nothing behind in the session's cluster.
-    # The mocks and the real deploy: the same resources, inputs, names and outputs (agree.py).
+    # The mocks and the real deploy: the same resources, inputs, names and outputs (agree.py),
+    # the smoke Jobs included.
     found = disagreements(render_stack("local", PINNED), state["deployment"]["resources"], outputs)
     assert not found, "\n".join(found)
-    # The snapshot has the built images and the smoke Jobs; with pins and smoke off the real
-    # state holds a subset of it, every URN unmoved (providers and the stack aside).
+    # The snapshot has the built images; with every image pinned the real state holds the rest
+    # of it, the smoke Jobs included, every URN unmoved (providers and the stack aside).
     snapshot = json.loads((ROOT / "tests" / "stacks" / "urns" / "local.json").read_text())
-    real = {
-        r["urn"] for r in state["deployment"]["resources"] if not r["type"].startswith("pulumi:")
-    }
+    resources = [r for r in state["deployment"]["resources"] if not r["type"].startswith("pulumi:")]
+    real = {r["urn"] for r in resources}
     assert real <= {r["urn"] for r in snapshot}, sorted(real - {r["urn"] for r in snapshot})
+    builds = ("pulumi:", "docker:index/image:Image", "gke-bluegreen:infra:AppImage")
+    expected = {r["urn"] for r in snapshot if not r["type"].startswith(builds)}
+    assert real == expected, sorted(expected ^ real)
+    jobs = [r for r in resources if r["type"] == "kubernetes:batch/v1:Job"]
+    assert len(jobs) == 6, "a smoke Job per color of each of the three apps"

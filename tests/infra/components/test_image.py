@@ -78,6 +78,52 @@ def test_one_smoke_image_per_stack(render_stack: Renderer) -> None:
     assert not [x for x in off.of_type(IMAGE) if x.name == "smoke-image"]
 
 
+def test_a_pinned_smoke_client_is_run_as_pinned_and_not_built(render_stack: Renderer) -> None:
+    """``smoke.image`` of an app: its Jobs run the pin; the other apps' Jobs still run the one
+    build, which a stack whose apps all pin their client does not make."""
+    pinned = "asia-northeast1-docker.pkg.dev/gke-bluegreen-dev/apps/smoke@sha256:" + "c" * 64
+
+    def clients(r: Render) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for j in r.of_type("kubernetes:batch/v1:Job"):
+            spec = plain(j)
+            app = spec["metadata"]["labels"]["app"]
+            found.setdefault(app, set()).add(
+                spec["spec"]["template"]["spec"]["containers"][0]["image"]
+            )
+        return found
+
+    built = render_stack("dev")
+    (image,) = [x for x in built.of_type(IMAGE) if x.name == "smoke-image"]
+    one = render_stack("dev", [f"apps.kubia.smoke.image={pinned}"])
+    assert clients(one) == {
+        "kubia": {pinned},
+        "node-app": {image.outputs["repoDigest"]},
+        "py-web-server": {image.outputs["repoDigest"]},
+    }
+    every = render_stack(
+        "dev", [f"apps.{a}.smoke.image={pinned}" for a in ("kubia", "node-app", "py-web-server")]
+    )
+    assert set(clients(every)) == {"kubia", "node-app", "py-web-server"}
+    assert all(refs == {pinned} for refs in clients(every).values())
+    assert not [x for x in every.of_type(IMAGE) if x.name == "smoke-image"]
+    # The Job's name holds the client it runs, however it was given: the pin of the very digest
+    # the stack builds names the same Jobs as the build.
+    same = render_stack(
+        "dev",
+        [
+            f"apps.{a}.smoke.image={image.outputs['repoDigest']}"
+            for a in ("kubia", "node-app", "py-web-server")
+        ],
+    )
+
+    def names(r: Render) -> list[str]:
+        return sorted(plain(j)["metadata"]["name"] for j in r.of_type("kubernetes:batch/v1:Job"))
+
+    assert names(same) == names(built)
+    assert names(every) != names(built)
+
+
 def test_the_outputs_say_what_each_built_color_was_built_from(render_stack: Renderer) -> None:
     """apps.<app>.tags: the content tag beside each built color's digest; a pinned color built
     nothing, so it has none (the release tool matches deployed digests to builds by them)."""

@@ -256,15 +256,26 @@ def test_the_local_stack_has_no_gcp_provider_and_its_own_docker_and_kubernetes(
 LOCAL_APPS = ("py-web-server", "kubia", "node-app")
 
 
-def local_pins(*, smoke: bool, except_color: tuple[str, str] | None = None) -> list[str]:
-    """Overrides pinning every color of the local stack (but ``except_color``), smoke on or off.
-    ``<app>:src-<12 hex>`` is a reference the local stack allows."""
+#: A smoke client image the local stack may pin (``smoke.image``).
+SMOKE_PIN = f"smoke:src-{'1' * 12}"
+
+
+def local_pins(
+    *,
+    smoke: bool,
+    except_color: tuple[str, str] | None = None,
+    smoke_pinned: tuple[str, ...] = (),
+) -> list[str]:
+    """Overrides pinning every color of the local stack (but ``except_color``), smoke on or off,
+    and the smoke client of the apps ``smoke_pinned``. ``<app>:src-<12 hex>`` is a reference the
+    local stack allows."""
     pins = [
         f"apps.{app}.colors.{color}.image={app}:src-{'0' * 12}"
         for app in LOCAL_APPS
         for color in COLORS
         if (app, color) != except_color
     ]
+    pins += [f"apps.{app}.smoke.image={SMOKE_PIN}" for app in smoke_pinned]
     return pins + [f"apps.{app}.smoke.enabled={str(smoke).lower()}" for app in LOCAL_APPS]
 
 
@@ -273,16 +284,19 @@ def test_a_stack_that_builds_no_image_registers_no_docker_provider(
 ) -> None:
     """The engine loads a provider's plugin for the provider resource itself, so a stack that
     builds nothing must not register one (the real tier has no Docker plugin: docs/real-tier.md)."""
-    r = render_stack("local", local_pins(smoke=False))
-    assert [
-        x.type for x in r.resources if package(x.type.removeprefix(PROVIDER_PREFIX)) == "docker"
-    ] == []
-    assert [p.name for p in r.of_type("pulumi:providers:kubernetes")] == ["local"]
-    assert r.of_type(DEPLOYMENT), "the apps are still deployed, on their pinned images"
-    assert default_provider_requests(r, r.invoked) == []
-    # Any one build brings the provider back: the smoke client, or a single unpinned color.
+    for sets in (local_pins(smoke=False), local_pins(smoke=True, smoke_pinned=LOCAL_APPS)):
+        r = render_stack("local", sets)
+        assert [
+            x.type for x in r.resources if package(x.type.removeprefix(PROVIDER_PREFIX)) == "docker"
+        ] == []
+        assert [p.name for p in r.of_type("pulumi:providers:kubernetes")] == ["local"]
+        assert r.of_type(DEPLOYMENT), "the apps are still deployed, on their pinned images"
+        assert default_provider_requests(r, r.invoked) == []
+    # Any one build brings the provider back: the smoke client of one app without a pin, or a
+    # single unpinned color.
     for sets, built in [
         (local_pins(smoke=True), ["smoke-image"]),
+        (local_pins(smoke=True, smoke_pinned=("kubia", "node-app")), ["smoke-image"]),
         (local_pins(smoke=False, except_color=("node-app", "green")), ["node-app-image"]),
     ]:
         r = render_stack("local", sets)

@@ -141,6 +141,17 @@ BAD = [
         "time for every attempt",
     ),
     (f"{A}.smoke", {"retries": 3}, f"{A}.smoke.retries", "unknown key"),
+    (f"{A}.smoke", {"image": "not an image"}, f"{A}.smoke.image", "an image reference"),
+    (f"{A}.smoke", {"image": "Smoke:v1"}, f"{A}.smoke.image", "an image reference"),
+    # base() is a gke stack: a tag, even a content tag, can be moved to other contents there.
+    (f"{A}.smoke", {"image": "gcr.io/p/smoke:v1"}, f"{A}.smoke.image", "must be by digest"),
+    (f"{A}.smoke", {"image": "smoke:src-" + "a" * 12}, f"{A}.smoke.image", "must be by digest"),
+    (
+        f"{A}.smoke",
+        {"image": "gcr.io/p/smoke@sha256:" + "a" * 63},
+        f"{A}.smoke.image",
+        "must be by digest",
+    ),
     (f"{A}.scaleDownDelaySeconds", -1, f"{A}.scaleDownDelaySeconds", "from 0 to 3600"),
     (f"{A}.release", {"live": {"color": "blue"}}, f"{A}.release.live.image", "required"),
     (
@@ -209,6 +220,21 @@ def test_defaults_are_pinned() -> None:
         80,
     )
     assert a.colors["blue"].replicas == a.colors["green"].replicas == 1
+
+
+def test_the_smoke_client_image_is_built_unless_pinned() -> None:
+    """``smoke.image`` pins the client (by digest on gke; any reference on local, like a color's
+    pin there: the local platform's images are the local engine's tags)."""
+    assert parsed().apps["imageview"].smoke.image is None
+    digest = "gcr.io/p/smoke@sha256:" + "a" * 64
+    gke = parsed(with_value(f"{A}.smoke", {"image": digest})).apps["imageview"]
+    assert gke.smoke.image == digest
+    local = with_value("platform", "local")
+    for key in ("project", "region", "cluster"):
+        del local[key]
+    for ref in ("smoke:src-" + "b" * 12, "smoke:v1", digest):
+        app = parsed(with_value(f"{A}.smoke", {"image": ref}, local)).apps["imageview"]
+        assert app.smoke.image == ref
 
 
 def test_settings_are_frozen() -> None:

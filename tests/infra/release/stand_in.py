@@ -1,7 +1,9 @@
 """A stand-in for the Pulumi CLI (``$PULUMI``) for the release tool's tests, and a way to run the
 tool itself in another process on a test's project.
 
-The stand-in answers ``pulumi up --stack S …`` and ``pulumi stack output --json --stack S``. A
+The stand-in answers ``pulumi up --stack S …``, ``pulumi stack output --json --stack S`` and
+``pulumi stack export --stack S`` (a state whose only resources are the failed smoke Jobs a test
+names). A
 good ``up`` runs the real program offline on the project's stack file and keeps its outputs as
 a real deploy returns them (registry digests, :func:`~tests.infra.release.harness.
 deployed_outputs`); ``stack output`` prints the kept outputs. Each can also fail, hang, be
@@ -54,7 +56,9 @@ class StandIn:
         * up: ``ok``, ``noop`` (succeeds, keeps the outputs as they are: the next ``state``
           is stale), ``fail`` (exit 1, nothing changed), ``hang``, ``killed`` (SIGKILL);
         * output: ``state`` (the kept outputs; ``{}`` before any up), ``stale`` (those of the
-          up before), ``empty`` (prints nothing), ``foreign``, ``garbage``, ``fail``, ``hang``.
+          up before), ``empty`` (prints nothing), ``foreign``, ``garbage``, ``fail``, ``hang``;
+        * export: ``state`` (no failed resource), ``failed:<app>-smoke-<color>`` (that smoke Job
+          failed in the last up, as the engine records it), ``garbage``, ``fail``.
 
         ``url``: every app's public URL in what a good ``up`` keeps (a loopback test server)."""
         data = _load(self.control)
@@ -87,6 +91,7 @@ def install(project: Path, monkeypatch: pytest.MonkeyPatch) -> StandIn:
     monkeypatch.setenv(ENV, str(project))
     stand_in.queue("up", "ok")
     stand_in.queue("output", "state")
+    stand_in.queue("export", "state")
     return stand_in
 
 
@@ -176,17 +181,50 @@ def _output(project: Path, stack: str, mode: str) -> int:
     return 0
 
 
+def _export(stack: str, mode: str) -> int:
+    if mode == "fail":
+        print("error: getting the state: 403 Forbidden", file=sys.stderr)
+        return 1
+    if mode == "garbage":
+        sys.stdout.write(GARBAGE)
+        return 0
+    resources = []
+    if mode.startswith("failed:"):
+        logical = mode.removeprefix("failed:")
+        resources.append(
+            {
+                "urn": f"urn:pulumi:{stack}::gke-bluegreen::gke-bluegreen:infra:BlueGreenApp"
+                f"$kubernetes:batch/v1:Job::{logical}",
+                "type": "kubernetes:batch/v1:Job",
+                "outputs": {"metadata": {"name": f"{logical}-0123abcd"}},
+                "initErrors": [
+                    f"[Pod {logical}-0123abcd-x1y2z]: [Error] exit code 1",
+                    "[BackoffLimitExceeded] Job has reached the specified backoff limit",
+                ],
+            }
+        )
+    print(json.dumps({"version": 3, "deployment": {"manifest": {}, "resources": resources}}))
+    return 0
+
+
+#: The commands the stand-in answers, by their first arguments.
+COMMANDS = {("up",): "up", ("stack", "output"): "output", ("stack", "export"): "export"}
+
+
 def main(argv: list[str]) -> int:
-    """``pulumi up --stack S …`` or ``pulumi stack output --json --stack S``."""
+    """``pulumi up --stack S …``, ``pulumi stack output --json --stack S`` or ``pulumi stack
+    export --stack S``."""
     project = Path(os.environ[ENV])
     stack = _option(argv, "--stack")
-    command = "up" if argv[:1] == ["up"] else "output" if argv[:2] == ["stack", "output"] else ""
+    command = COMMANDS.get(tuple(argv[:1])) or COMMANDS.get(tuple(argv[:2])) or ""
     if not command:
         print(f"error: the stand-in does not do `pulumi {' '.join(argv)}`", file=sys.stderr)
         return 2
     with (project / "stand-in.log").open("a") as log:
         log.write(f"{command} {stack}\n")
     mode = _next(project, command)
+    if command == "export":
+        return _export(stack, mode)
     return _up(project, stack, mode) if command == "up" else _output(project, stack, mode)
 
 

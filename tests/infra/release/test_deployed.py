@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -150,3 +151,57 @@ def test_a_pulumi_up_that_is_killed_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: pulumi up was killed (signal 9); ")
     assert "what the cluster runs is unknown" in err
+
+
+def test_failed_smoke_jobs_are_read_from_the_engine_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a smoke Job the engine recorded with init errors counts: not one that is pending
+    deletion (the Job a failed replacement was to replace), nor another kind of resource."""
+    job = (
+        "urn:pulumi:local::gke-bluegreen::gke-bluegreen:infra:BlueGreenApp"
+        "$kubernetes:batch/v1:Job::"
+    )
+    state = {
+        "version": 3,
+        "deployment": {
+            "resources": [
+                {
+                    "urn": job + "kubia-smoke-blue",
+                    "type": "kubernetes:batch/v1:Job",
+                    "outputs": {"metadata": {"name": "kubia-smoke-blue-a0f135f3"}},
+                    "initErrors": [
+                        "[Pod kubia-smoke-blue-a0f135f3-cxk49]: [Error] marked broken",
+                        "[BackoffLimitExceeded] Job has reached the specified backoff limit",
+                    ],
+                },
+                {
+                    "urn": job + "kubia-smoke-blue",
+                    "type": "kubernetes:batch/v1:Job",
+                    "outputs": {"metadata": {"name": "kubia-smoke-blue-35902610"}},
+                    "initErrors": ["old"],
+                    "delete": True,
+                },
+                {"urn": job + "kubia-smoke-green", "type": "kubernetes:batch/v1:Job"},
+                {
+                    "urn": "urn:pulumi:local::gke-bluegreen::kubernetes:apps/v1:Deployment::x",
+                    "type": "kubernetes:apps/v1:Deployment",
+                    "initErrors": ["timed out waiting to be Ready"],
+                },
+            ]
+        },
+    }
+    file = tmp_path / "state.json"
+    file.write_text(json.dumps(state))
+    monkeypatch.setenv("PULUMI", str(_cli(tmp_path, f"cat {file}")))
+    assert deployed.failed_smoke_jobs("local") == {
+        "kubia-smoke-blue": "Job kubia-smoke-blue-a0f135f3: [BackoffLimitExceeded] Job has "
+        "reached the specified backoff limit"
+    }
+    monkeypatch.setenv("PULUMI", str(_cli(tmp_path, "echo 'error: 403 Forbidden' >&2; exit 1")))
+    with pytest.raises(ReleaseError, match="pulumi stack export failed: error: 403 Forbidden"):
+        deployed.failed_smoke_jobs("local")
+    for text in ("not json", "[]", '{"deployment": {"resources": {}}}'):
+        monkeypatch.setenv("PULUMI", str(_cli(tmp_path, f"echo '{text}'")))
+        with pytest.raises(ReleaseError, match="did not print a stack's state"):
+            deployed.failed_smoke_jobs("local")

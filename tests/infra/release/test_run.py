@@ -4,6 +4,7 @@ or by the program writes nothing, and --apply runs `pulumi up` only after writin
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,3 +134,29 @@ def test_a_changed_build_rolls_only_where_it_runs(project: Path) -> None:
     assert refusals == []
     assert ("rolls", "Deployment", "green") in of(changes)
     assert not [c for c in changes if c.color == "blue"], changes
+
+
+def test_the_steps_own_lines_come_before_the_update_in_a_pipe(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run as CI runs it, its output into a pipe: the step, what `pulumi up` will change and the
+    stack file it wrote are printed before the CLI's own output, not after it (Python holds
+    what it prints into a pipe until it exits; the CLI writes to the same pipe at once)."""
+    from infra.release import rendering
+    from tests.infra.release.stand_in import tool
+
+    stand_in = install(project, monkeypatch)
+    stand_in.keep("imageview", deployed_outputs(rendering.render("imageview")))
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # as in CI's shell
+    done = tool(
+        project,
+        ["start", "--stack", "imageview", "--app", "imageview", "--apply"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, _ = done.communicate(timeout=300)
+    assert done.returncode == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith("start: blue stays live"), lines
+    wrote = lines.index(f"wrote {project / 'stacks/Pulumi.imageview.yaml'}")
+    assert lines[wrote + 1] == "Updating (imageview): done", lines

@@ -49,6 +49,7 @@ def test_promote_apply_checks_the_live_url_and_rolls_back(
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)
     monkeypatch.setattr(deployed, "read_outputs", fake_outputs)
+    monkeypatch.setattr(deployed, "failed_smoke_jobs", lambda _stack: {})
     monkeypatch.setenv("PULUMI", "true")
     apply(plan_start("imageview", "imageview", outputs(up(project, "imageview"))))
     up(project, "imageview")
@@ -147,6 +148,7 @@ def test_promote_apply_whose_check_cannot_run_is_not_a_success(
     assert stand_in.calls() == [
         "output imageview",  # start
         "output imageview",  # promote --apply: what is deployed before
+        "export imageview",  # and whether the candidate's smoke Job failed
         "up imageview",
         "output imageview",  # what the cluster serves after: cannot be trusted
     ]
@@ -285,3 +287,40 @@ def test_the_timeout_bounds_the_whole_request(
     out = capsys.readouterr().out
     assert out.startswith("live check failed: request 1/1 to ")
     assert out.endswith(": no answer (no whole answer within 1 s)\n"), out
+
+
+@pytest.mark.parametrize("export", ["failed:imageview-smoke-green", "garbage", "fail"])
+def test_a_promote_to_a_candidate_whose_smoke_job_failed_is_refused(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    http_stub: Callable[[Answer], str],
+    export: str,
+) -> None:
+    """The candidate's smoke Job failed in the start's `pulumi up` (the engine's state says so):
+    the engine would take it again in the promote's update and fail there. Refused before
+    anything is written or applied; so is a promote whose state cannot be read."""
+    stand_in = install(project, monkeypatch)
+    url = http_stub(lambda _path, _n: (200, "ok"))
+    _started(project, stand_in, url)
+    stand_in.queue("export", export)
+    file = project / "stacks" / "Pulumi.imageview.yaml"
+    before = file.read_text()
+    assert main(["promote", *IV, "--apply", "--verify-requests", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    if export.startswith("failed:"):
+        assert err.startswith(
+            "error: promote refused, nothing written: the candidate green failed its smoke check "
+            "in the last `pulumi up` (Job imageview-smoke-green-0123abcd: [BackoffLimitExceeded]"
+        ), err
+        assert "`start` again with a fix (a new --source, --image or --set)" in err
+    else:
+        assert "nothing written" in err and "pulumi stack export" in err, err
+    assert file.read_text() == before
+    assert "up imageview" not in stand_in.calls()
+    # The live color's Job is not the candidate's: a failed Job of another app or color is not
+    # what this promote would move traffic to.
+    stand_in.queue("export", "failed:imageview-smoke-blue")
+    stand_in.queue("up", "ok", url=url)
+    assert main(["promote", *IV, "--apply", "--verify-requests", "1"]) == 0
