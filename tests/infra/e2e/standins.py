@@ -1,7 +1,8 @@
 """Stand-ins for what the e2e driver needs from a real cluster, small enough to read:
 
 * a copy of the project (its stack files are the ones the steps edit);
-* ``pulumi``: ``stack output --json`` prints the stack's outputs; ``up`` deploys the stack file
+* ``pulumi``: ``stack output --json`` prints the stack's outputs, ``stack export`` a state with
+  each color's last smoke Job when it failed; ``up`` deploys the stack file
   onto a model cluster: each color's Deployment rolls (its generation grows) when its env or
   image changes, and then runs a smoke Job, which fails for a color whose env holds
   ``$STANDIN_SMOKE_FAILS_WITH``; a failed smoke Job fails the update before the live Service
