@@ -21,6 +21,7 @@ from infra.release.errors import CheckFailed, ReleaseError
 from infra.release.finish import plan_finish
 from infra.release.rendering import settings_of
 from infra.release.run import run_step
+from infra.release.shift import check_smoke_passed, check_weight, plan_abort, plan_shift
 from infra.release.start import plan_start
 from infra.release.switch import plan_promote, plan_rollback
 from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
@@ -32,8 +33,8 @@ EXIT_CHECK = 1
 Out = Callable[[str], None]
 
 DESCRIPTION = """\
-Blue/green releases without a controller. Each step edits the stack file
-(stacks/Pulumi.STACK.yaml; comments and order kept) to record what serves
+Blue/green and canary releases without a controller. Each step edits the stack
+file (stacks/Pulumi.STACK.yaml; comments and order kept) to record what serves
 traffic, so that `pulumi up` can never change the live color in place. Before
 writing, a step renders the stack offline, before and after, and prints what
 `pulumi up` will change; a step that would touch what it must not is refused,
@@ -56,6 +57,12 @@ a release, step by step (app A: blue is live, green is idle):
 if the release misbehaves (before finish, or after while blue still runs it):
   {PROG} rollback --stack S --app A --apply
       traffic back to blue
+a canary app (apps.A.strategy: canary) takes the requests in steps between start
+and promote, through the stack's Gateway:
+  {PROG} shift --stack S --app A --apply
+      the candidate gets the plan's next share (5, 25, 50 %); only the route changes
+  {PROG} abort --stack S --app A --apply
+      every request back to the live color; the candidate stays recorded
 
 one step at a time per stack: a step holds stacks/.Pulumi.STACK.yaml.lock until
 its `pulumi up` ends; a second one is refused, naming the holder
@@ -107,6 +114,19 @@ def _promote(args: argparse.Namespace, out: Out) -> int:
         promote_and_verify(args.stack, args.app, args.outputs, verification, out)
     else:
         run_step(plan_promote(args.stack, args.app, _deployed(args)), False, out)
+    return 0
+
+
+def _shift(args: argparse.Namespace, out: Out) -> int:
+    step = plan_shift(args.stack, args.app, args.weight, _deployed(args))
+    if args.apply:
+        check_smoke_passed(args.stack, args.app, "shift")
+    run_step(step, args.apply, out)
+    return 0
+
+
+def _abort(args: argparse.Namespace, out: Out) -> int:
+    run_step(plan_abort(args.stack, args.app, _deployed(args)), args.apply, out)
     return 0
 
 
@@ -289,6 +309,57 @@ def _add_promote(sub: Subparsers) -> None:
     )
 
 
+def _weight(text: str) -> int:
+    """``--weight``: 1-99, and one line saying what 0 and 100 are instead."""
+    weight = whole(0, 100)(text)
+    try:
+        check_weight(weight)
+    except ReleaseError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--weight {weight}: ")) from None
+    return weight
+
+
+def _add_shift(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "shift",
+        summary="give a canary app's candidate a share of the requests",
+        details=(
+            "Writes apps.APP.release.weight: the app's HTTPRoute sends that share of the "
+            "requests to the candidate and the rest to the live color. A shift changes the "
+            "route and nothing else (refused otherwise). Only for a canary app "
+            "(apps.APP.strategy: canary) with a release started and not promoted; `promote` "
+            "gives the candidate every request, `abort` none."
+        ),
+        func=_shift,
+    )
+    _app(p)
+    p.add_argument(
+        "--weight",
+        type=_weight,
+        metavar="N",
+        help="the candidate's share in percent, 1-99 (default: the next weight of the app's "
+        "canary.plan above the current one; 100 is `promote`, 0 is `abort`)",
+    )
+    _apply(p)
+
+
+def _add_abort(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "abort",
+        summary="send every request of a canary app back to the live color",
+        details=(
+            "Sets the candidate's share back to 0: one `pulumi up` that changes only the app's "
+            "HTTPRoute. The candidate stays recorded: a later `shift`, or a new `start`, may "
+            "follow."
+        ),
+        func=_abort,
+    )
+    _app(p)
+    _apply(p)
+
+
 def _add_rollback(sub: Subparsers) -> None:
     p = _subcommand(
         sub,
@@ -385,6 +456,8 @@ def build_parser() -> OneLineParser:
     for add in (
         _add_status,
         _add_start,
+        _add_shift,
+        _add_abort,
         _add_promote,
         _add_rollback,
         _add_finish,
@@ -396,7 +469,7 @@ def build_parser() -> OneLineParser:
 
 
 #: The subcommands that edit the stack file: one at a time per stack (:mod:`.lock`).
-STEPS = ("start", "promote", "rollback", "finish")
+STEPS = ("start", "shift", "abort", "promote", "rollback", "finish")
 
 
 def main(argv: Sequence[str] | None = None, out: Out = print) -> int:

@@ -17,7 +17,17 @@ from infra.release import deployed
 from infra.release.__main__ import build_parser, main
 from tests.infra.release.harness import app_node, up
 
-COMMANDS = {"status", "start", "promote", "rollback", "finish", "verify", "check"}
+COMMANDS = {
+    "status",
+    "start",
+    "shift",
+    "abort",
+    "promote",
+    "rollback",
+    "finish",
+    "verify",
+    "check",
+}
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
