@@ -10,13 +10,14 @@ if __name__ == "__main__":  # before the imports below, which take most of a sec
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from infra.cli import EXIT_USAGE, OneLineParser, error, run, whole
+from infra.cli import EXIT_INTERRUPTED, EXIT_USAGE, OneLineParser, error, run, whole
 from infra.offline import stackfile
-from infra.release import deployed, lock, status
+from infra.release import canary_run, deployed, lock, status
 from infra.release.errors import CheckFailed, ReleaseError
 from infra.release.finish import plan_finish
 from infra.release.rendering import settings_of
@@ -63,14 +64,17 @@ and promote, through the stack's Gateway:
       the candidate gets the plan's next share (5, 25, 50 %); only the route changes
   {PROG} abort --stack S --app A --apply
       every request back to the live color; the candidate stays recorded
+  {PROG} run --stack S --app A --apply
+      the whole plan unattended: shift, wait, analyse, then promote; aborts by itself
 
 one step at a time per stack: a step holds stacks/.Pulumi.STACK.yaml.lock until
 its `pulumi up` ends; a second one is refused, naming the holder
 
-exit status: 0 done; 1 `verify` or `check` found a problem, or the live check
+exit status: 0 done; 1 `verify` or `check` found a problem, the live check
 after `promote --apply` failed (rolled back) or could not run (traffic moved,
-unverified); 2 refused or bad input (one line; nothing written, unless the line
-says what was); 130 interrupted by Ctrl-C or SIGTERM (the line says what was done)"""
+unverified), or `run` aborted the canary (the line says why); 2 refused or bad
+input (one line; nothing written, unless the line says what was); 130
+interrupted by Ctrl-C or SIGTERM (the line says what was done)"""
 
 
 # --------------------------------------------------------------------------- subcommands
@@ -130,6 +134,35 @@ def _abort(args: argparse.Namespace, out: Out) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace, out: Out) -> int:
+    if not args.apply:
+        raise ReleaseError(
+            "run takes --apply: it applies each step with `pulumi up` as it goes (`shift` "
+            "without --apply writes one step)"
+        )
+    if args.outputs:
+        raise ReleaseError(
+            "run reads the outputs from the CLI after each `pulumi up`, never from --outputs"
+        )
+    options = canary_run.RunOptions(
+        plan=args.plan,
+        pause_s=args.pause,
+        route_timeout_s=args.route_timeout,
+        route_poll_s=args.route_poll,
+        split_timeout_s=args.split_timeout,
+        split_tolerance=args.split_tolerance / 100,
+        split_confidence=args.split_confidence / 100,
+        request_timeout_s=args.request_timeout,
+        metrics_delay_s=args.metrics_delay,
+        analysis_every_s=args.analysis_every,
+        inconclusive_s=args.inconclusive_timeout,
+        kubeconfig=args.kubeconfig,
+        monitoring_endpoint=args.monitoring_endpoint,
+    )
+    canary_run.run(args.stack, args.app, options, out)
+    return 0
+
+
 def _rollback(args: argparse.Namespace, out: Out) -> int:
     run_step(plan_rollback(args.stack, args.app, _deployed(args)), args.apply, out)
     return 0
@@ -157,6 +190,12 @@ def _check(args: argparse.Namespace, out: Out) -> int:
         out(f"{args.stack}: nothing is deployed yet (its outputs are {{}}): nothing live to guard")
     out(f"{args.stack}: {'not safe to deploy' if problems else 'safe to deploy'}")
     return 1 if problems else 0
+
+
+def error_interrupted(message: str) -> int:
+    """The line a run stopped by Ctrl-C or SIGTERM ends with, and exit 130."""
+    print(f"interrupted: {message}", file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
 
 
 # --------------------------------------------------------------------------- the parser
@@ -360,6 +399,145 @@ def _add_abort(sub: Subparsers) -> None:
     _apply(p)
 
 
+def _plan(text: str) -> tuple[int, ...]:
+    """``--plan``: comma-separated weights, strictly increasing, ending at 100."""
+    allowed = "weights 1-100, strictly increasing, ending at 100, e.g. 5,25,50,100"
+    parts = text.split(",")
+    if not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed is {allowed}")
+    plan = tuple(int(p) for p in parts)
+    try:
+        canary_run.check_plan(plan, 0)
+    except ReleaseError:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed is {allowed}") from None
+    return plan
+
+
+def _add_run(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "run",
+        summary="take a canary app's whole plan, unattended",
+        details=(
+            "For each weight of the plan below 100: shift and `pulumi up`; wait until the "
+            "HTTPRoute is current (every parent Accepted and ResolvedRefs for its generation) "
+            "and requests through the Gateway split as weighted; hold for the pause while the "
+            "load balancer's metrics of both colors are analysed. A failing analysis, one that "
+            "stays inconclusive past its bound, a route never current or a split never in "
+            "effect aborts (weight 0, one `pulumi up` of the route) and exits 1; so does Ctrl-C "
+            "or SIGTERM (exit 130), unless the promote was applied. After the last step: "
+            "promote, and the same waits at 100 %. `finish` stays a separate step. Progress "
+            "lines as it goes, a summary table at the end (also appended to "
+            "$GITHUB_STEP_SUMMARY when set)."
+        ),
+        func=_run,
+    )
+    _app(p)
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="required: each step is applied with `pulumi up --stack STACK --yes` as it goes",
+    )
+    p.add_argument(
+        "--plan",
+        type=_plan,
+        metavar="W,W,...",
+        help="the candidate's weights, e.g. 5,25,50,100 (default: the app's canary.plan); "
+        "weights at or below the current one are skipped",
+    )
+    p.add_argument(
+        "--pause",
+        type=whole(0, 86400),
+        metavar="S",
+        help="seconds each step holds while analysing, from when its weight took effect "
+        "(0-86400; default: the app's canary.pauseSeconds)",
+    )
+    p.add_argument(
+        "--route-timeout",
+        type=whole(1, 3600),
+        default=300,
+        metavar="S",
+        help="seconds to wait for the HTTPRoute to be current, else abort (1-3600, default "
+        "300: GKE takes a minute or two to program a change)",
+    )
+    p.add_argument(
+        "--route-poll",
+        type=whole(1, 60),
+        default=5,
+        metavar="S",
+        help="seconds between reads of the HTTPRoute (1-60, default 5)",
+    )
+    p.add_argument(
+        "--split-timeout",
+        type=whole(1, 3600),
+        default=300,
+        metavar="S",
+        help="seconds to wait for requests through the Gateway to split as weighted, else "
+        "abort (1-3600, default 300)",
+    )
+    p.add_argument(
+        "--split-tolerance",
+        type=whole(1, 50),
+        default=5,
+        metavar="POINTS",
+        help="how far the candidate's observed share may be from its weight, in percentage "
+        "points (1-50, default 5)",
+    )
+    p.add_argument(
+        "--split-confidence",
+        type=whole(50, 99),
+        default=99,
+        metavar="PERCENT",
+        help="the confidence of the observed share's interval (50-99, default 99)",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=whole(1, 600),
+        default=5,
+        metavar="S",
+        help="seconds one request through the Gateway may take in all (1-600, default 5)",
+    )
+    p.add_argument(
+        "--metrics-delay",
+        type=whole(0, 3600),
+        metavar="S",
+        help="the analysis window ends this long ago: the load balancer's points arrive late "
+        "(0-3600; default: the GatewayClass's documented delay, 210 s for the global and "
+        "regional external ones, 90 s for gke-l7-rilb)",
+    )
+    p.add_argument(
+        "--analysis-every",
+        type=whole(1, 3600),
+        default=30,
+        metavar="S",
+        help="seconds between analyses while a step holds (1-3600, default 30)",
+    )
+    p.add_argument(
+        "--inconclusive-timeout",
+        type=whole(0, 86400),
+        default=600,
+        metavar="S",
+        help="how long a step keeps holding while the analysis is inconclusive (too few "
+        "requests, data missing), counted from the end of the pause or from the first window "
+        "that can be judged (the metrics delay plus 60 s after the weight took effect), "
+        "whichever is later; then it aborts: never a promote on no data (0-86400, default 600)",
+    )
+    p.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="the cluster's kubeconfig (default: the stack's kubeconfig output, read with "
+        "`pulumi stack output kubeconfig --show-secrets`)",
+    )
+    p.add_argument(
+        "--monitoring-endpoint",
+        metavar="HOST:PORT",
+        help=f"a local stub of the Cloud Monitoring API, plaintext gRPC on a loopback address "
+        f"(default: ${canary_run.MONITORING_ENDPOINT_ENV}, else Cloud Monitoring with the "
+        "Application Default Credentials)",
+    )
+
+
 def _add_rollback(sub: Subparsers) -> None:
     p = _subcommand(
         sub,
@@ -458,6 +636,7 @@ def build_parser() -> OneLineParser:
         _add_start,
         _add_shift,
         _add_abort,
+        _add_run,
         _add_promote,
         _add_rollback,
         _add_finish,
@@ -469,7 +648,7 @@ def build_parser() -> OneLineParser:
 
 
 #: The subcommands that edit the stack file: one at a time per stack (:mod:`.lock`).
-STEPS = ("start", "shift", "abort", "promote", "rollback", "finish")
+STEPS = ("start", "shift", "abort", "run", "promote", "rollback", "finish")
 
 
 def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
@@ -483,6 +662,8 @@ def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
                 code: int = args.func(args, out)
         else:
             code = args.func(args, out)
+    except canary_run.RunInterrupted as err:
+        return error_interrupted(str(err))
     except CheckFailed as err:
         return error(str(err), EXIT_CHECK)
     except (ReleaseError, stackfile.StackFileError) as err:

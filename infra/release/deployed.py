@@ -76,6 +76,33 @@ def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
     return data
 
 
+def read_secret_output(stack: str, name: str) -> str:
+    """One output that is a secret, as text: ``pulumi stack output NAME --show-secrets --json``
+    (without ``--show-secrets`` the CLI prints ``[secret]``)."""
+    pulumi = _pulumi(f"or pass the {name} as a file")
+    result = run_pulumi(
+        [pulumi, "stack", "output", name, "--show-secrets", "--json", "--stack", stack],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise ReleaseError(
+            f"pulumi stack output {name} failed: {last}; fix that (`pulumi login`, the stack's "
+            f"name, `pulumi up` so that the stack has the output), or pass the {name} as a file"
+        )
+    try:
+        value = json.loads(result.stdout)
+    except ValueError:
+        value = None
+    if not isinstance(value, str) or not value.strip():
+        raise ReleaseError(
+            f"pulumi stack output {name} --show-secrets --json printed no text; check the CLI "
+            f"($PULUMI) and the stack, or pass the {name} as a file"
+        )
+    return value
+
+
 def check_outputs(settings: Settings, outputs: Outputs) -> None:
     """Refuses outputs a step cannot trust: not this project's, another stack's (another
     cluster, or none of its apps), or an app entry that is not what the program exports. ``{}``

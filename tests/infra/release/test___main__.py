@@ -22,6 +22,7 @@ COMMANDS = {
     "start",
     "shift",
     "abort",
+    "run",
     "promote",
     "rollback",
     "finish",
