@@ -369,10 +369,13 @@ class CanaryRun:
             stop.check()
             raise _Failed(f"step {name}: the shift's `pulumi up` failed ({err})", "-") from None
         stop.check()
+        previous = t.app.release.weight
         t.app = app_of(settings_of(self.stack), self.app_name)
         candidate, live = self._colors(t)
         expected = {t.services()[candidate]: weight, t.services()[live]: 100 - weight}
-        row.route, row.split = self._wait(t, name, weight=weight, expected=expected, stop=stop)
+        row.route, row.split = self._wait(
+            t, name, weight=weight, previous=previous, expected=expected, stop=stop
+        )
         since = self.clock.now()
         row.analysis = self._hold(t, name, weight=weight, pause=pause, since=since, stop=stop)
         row.elapsed_s = self.clock.monotonic() - begun
@@ -386,8 +389,19 @@ class CanaryRun:
         return cand.color, live
 
     def _wait(
-        self, t: _Target, name: str, *, weight: int, expected: dict[str, int], stop: Stop
+        self,
+        t: _Target,
+        name: str,
+        *,
+        weight: int,
+        previous: int,
+        expected: dict[str, int],
+        stop: Stop,
     ) -> tuple[str, str]:
+        """Waits until the route is current, then until the split is ``weight``; the split's
+        tolerance is at most half the way from ``previous`` (the weight before), so that
+        answers of the old split cannot pass it (at 5 % after 0 %, ±5 points would accept a
+        candidate that gets no request at all)."""
         o = self.options
         who = name if name == "abort" else f"step {name}"
         candidate, live = self._colors(t)
@@ -414,7 +428,7 @@ class CanaryRun:
             candidate,
             live,
             weight,
-            tolerance=o.split_tolerance,
+            tolerance=_tolerance(o.split_tolerance, weight, previous),
             confidence=o.split_confidence,
             deadline_s=o.split_timeout_s,
             timeout_s=o.request_timeout_s,
@@ -495,12 +509,15 @@ class CanaryRun:
         self.summary.rows.append(row)
         begun = self.step_began = self.clock.monotonic()
         self.say(f"step {name}: promote (100 %)")
+        previous = t.app.release.weight
         run_step(plan_promote(self.stack, self.app_name), True, self.out)
         t.app = app_of(settings_of(self.stack), self.app_name)
         candidate, live = self._colors(t)
         expected = {t.services()[candidate]: 100, t.services()[live]: 0}
         try:
-            row.route, row.split = self._wait(t, name, weight=100, expected=expected, stop=stop)
+            row.route, row.split = self._wait(
+                t, name, weight=100, previous=previous, expected=expected, stop=stop
+            )
         except _Stop:
             raise RunInterrupted(
                 f"the promote to {candidate} is applied (every request on {candidate}, recorded "
@@ -539,20 +556,20 @@ class CanaryRun:
             else:
                 row.analysis = "ERROR"
             row.elapsed_s = self.clock.monotonic() - self.step_began
-        self._take_abort(t)
-        live = app_of(settings_of(self.stack), self.app_name).active_color
-        self.summary.outcome = f"{self.app_name}: ABORTED, every request on {live}: {why}"
+        where = self._take_abort(t)
+        self.summary.outcome = f"{self.app_name}: ABORTED: {where}; why: {why}"
         self._end()
         raise CheckFailed(
-            f"canary of {self.app_name} aborted: {why}; every request is back on {live} "
-            "(weight 0); the candidate stays recorded: `start` again with a fix, or `shift`/`run` "
-            "again"
+            f"canary of {self.app_name} aborted: {why}; {where}; the candidate stays recorded: "
+            "`start` again with a fix, or `shift`/`run` again"
         )
 
-    def _take_abort(self, t: _Target) -> None:
+    def _take_abort(self, t: _Target) -> str:
         """The abort's ``pulumi up``, then the same waits at weight 0, to say whether it is in
-        effect (the run ends aborted either way); signals are ignored meanwhile."""
+        effect (the run ends aborted either way); signals are ignored meanwhile. Returns what
+        the ending lines say of it."""
         self.say("abort: weight 0, one `pulumi up` that changes only the route")
+        previous = app_of(settings_of(self.stack), self.app_name).release.weight
         try:
             run_step(plan_abort(self.stack, self.app_name), True, self.out)
         except ReleaseError as err:
@@ -566,9 +583,17 @@ class CanaryRun:
         candidate, live = self._colors(t)
         expected = {t.services()[candidate]: 0, t.services()[live]: 100}
         try:
-            self._wait(t, "abort", weight=0, expected=expected, stop=Stop(self.clock))
+            self._wait(
+                t, "abort", weight=0, previous=previous, expected=expected, stop=Stop(self.clock)
+            )
         except CanaryError as err:
             self.say(f"abort: not confirmed in effect: {err}")
+            return (
+                f"weight 0 is applied (its `pulumi up` succeeded) but NOT CONFIRMED in effect "
+                f"({type(err).__name__}): check the route (`kubectl describe httproute "
+                f"{naming.http_route(t.app)}`) and the Gateway"
+            )
+        return f"every request is back on {live} (weight 0: route current, split seen)"
 
     def _interrupted(self, t: _Target, stop: Stop) -> None:
         what = signal.Signals(stop.signal).name if stop.signal else "a signal"
@@ -576,15 +601,11 @@ class CanaryRun:
         if self.summary.rows:
             self.summary.rows[-1].analysis = f"INTERRUPTED ({what})"
             self.summary.rows[-1].elapsed_s = self.clock.monotonic() - self.step_began
-        self._take_abort(t)
-        live = app_of(settings_of(self.stack), self.app_name).active_color
-        self.summary.outcome = (
-            f"{self.app_name}: INTERRUPTED ({what}), aborted: every request on {live}"
-        )
+        where = self._take_abort(t)
+        self.summary.outcome = f"{self.app_name}: INTERRUPTED ({what}), aborted: {where}"
         self._end()
         raise RunInterrupted(
-            f"the canary of {self.app_name} was aborted: every request is back on {live} "
-            "(weight 0); the candidate stays recorded"
+            f"the canary of {self.app_name} was aborted: {where}; the candidate stays recorded"
         )
 
 
@@ -594,6 +615,13 @@ class _Failed(CanaryError):
     def __init__(self, message: str, outcome: str) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+def _tolerance(tolerance: float, weight: int, previous: int) -> float:
+    """The split's tolerance at ``weight`` after ``previous``: at most half the distance."""
+    if weight == previous:
+        return tolerance
+    return min(tolerance, abs(weight - previous) / 200)
 
 
 def _mmss(seconds: float) -> str:
