@@ -162,13 +162,16 @@ class RunOptions:
 
 
 def check_plan(plan: tuple[int, ...], current: int) -> tuple[int, ...]:
-    """The plan's weights still to go above ``current``; one line naming what a plan is."""
+    """The plan's weights still to go from ``current`` (itself included, when it is one of them
+    and above 0); one line naming what a plan is."""
     allowed = "weights 1-100, strictly increasing, ending at 100, e.g. 5,25,50,100"
     if not plan or any(not 1 <= w <= 100 for w in plan) or plan[-1] != 100:
         raise ReleaseError(f"--plan {','.join(map(str, plan))}: allowed is {allowed}")
     if any(b <= a for a, b in itertools.pairwise(plan)):
         raise ReleaseError(f"--plan {','.join(map(str, plan))}: allowed is {allowed}")
-    return tuple(w for w in plan if w > current)
+    # A run resumed at a weight of the plan holds and analyses it again: it was never judged,
+    # or the run that judged it did not go on.
+    return tuple(w for w in plan if w > current or (current and w == current))
 
 
 # --------------------------------------------------------------------------- the summary
