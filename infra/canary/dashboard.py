@@ -34,13 +34,14 @@ class CanaryApp:
 
     name: str
     namespace: str
-    service: str
-    """The app's Service name; each color's is ``<service>-<color>``."""
+    services: tuple[str, str]
+    """The names of the blue and the green color's own Services (the HTTPRoute's backendRefs;
+    ``infra.naming.color_service``), in :data:`COLORS` order."""
     port: int
     """The Service port the HTTPRoute's backendRefs name."""
 
     def backend(self, color: str) -> Backend:
-        return Backend(self.namespace, f"{self.service}-{color}", self.port)
+        return Backend(self.namespace, self.services[COLORS.index(color)], self.port)
 
 
 def _filter(query: Query) -> dict[str, Any]:

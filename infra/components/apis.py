@@ -25,14 +25,19 @@ BASE = (
 )
 
 
-def required(registry: RegistrySettings) -> tuple[str, ...]:
-    """Every API a stack with this registry uses."""
+#: A stack with canary apps: its dashboard (infra/components/dashboard.py) and the release
+#: tool's analysis between steps read the load balancer's metrics.
+MONITORING = "monitoring.googleapis.com"
+
+
+def required(registry: RegistrySettings, *, canary: bool = False) -> tuple[str, ...]:
+    """Every API a stack with this registry (and with canary apps, when ``canary``) uses."""
     store = (
         "storage.googleapis.com"
         if registry.mode == "legacy-bucket"
         else ("artifactregistry.googleapis.com")
     )
-    return (*BASE, store)
+    return (*BASE, store, *((MONITORING,) if canary else ()))
 
 
 @dataclass(frozen=True, kw_only=True)

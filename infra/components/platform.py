@@ -51,6 +51,10 @@ class Platform:
     """Stack outputs of the platform (registry, cluster, kubeconfig)."""
     gateway: GatewayRef | None = None
     """The stack's GKE Gateway, when an app is a canary."""
+    gcp: gcp.Provider | None = None
+    """The stack's GCP provider (GKE stacks): for GCP resources registered after the apps."""
+    apis: pulumi.Resource | None = None
+    """The stack's enabled Google APIs (GKE stacks): what a GCP resource waits for."""
 
 
 def labels(settings: Settings) -> dict[str, str]:
@@ -109,7 +113,10 @@ def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider | N
     keep = keeps_state(target)
     enabled = apis.ProjectApis(
         "apis",
-        apis.ProjectApisArgs(project=target.project, apis=apis.required(target.registry)),
+        apis.ProjectApisArgs(
+            project=target.project,
+            apis=apis.required(target.registry, canary=target.gateway is not None),
+        ),
         opts=in_project,
     )
     cluster = Cluster(
@@ -166,6 +173,8 @@ def _gke(target: GkeTarget, common: dict[str, str], builder: docker.Provider | N
             "kubeconfig": cluster.kubeconfig,
         },
         gateway=gateway,
+        gcp=google,
+        apis=enabled,
     )
 
 

@@ -69,6 +69,8 @@ class BlueGreenApp(pulumi.ComponentResource):
 
     deployments: dict[Color, k8s.apps.v1.Deployment]
     """Deployment per color."""
+    color_services: dict[Color, k8s.core.v1.Service]
+    """Each color's own Service (a canary's route sends traffic to these)."""
     service: AppService
     """Live and preview Services."""
     active_color: pulumi.Output[str]
@@ -104,6 +106,7 @@ class BlueGreenApp(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service.live]),
         )
         standby = self._color(name, args, idle, after=[pause])
+        self.color_services = {c.color: c.service for c in (active, standby)}
         self._network_policy(name, app)
         url, address = self.service.url, self.service.address
         if app.strategy == "canary":

@@ -19,11 +19,12 @@ from infra.offline import stackfile
 DESCRIPTION = """\
 Before `pulumi up --stack STACK`: checks what this machine and the stack still
 need, one line each: the Pulumi CLI and its backend login, Docker with
-BuildKit, for GKE stacks the GKE auth plugin and GCP credentials, then the
-stack file as the Pulumi CLI checks it, its config as the program checks it
-(an offline render) and its app secrets (set, encrypted, decryptable). Each
-line is ok, MISSING with the command that fixes it, or "not checked" for what
-only the cloud can answer. It only reads: nothing is changed."""
+BuildKit (when the stack builds an image), for GKE stacks the GKE auth plugin
+and GCP credentials, then the stack file as the Pulumi CLI checks it, its
+config as the program checks it (an offline render) and its app secrets (set,
+encrypted, decryptable). Each line is ok, MISSING with the command that fixes
+it, or "not checked" for what only the cloud can answer. It only reads:
+nothing is changed."""
 
 EPILOG = """\
 the usual sequence:

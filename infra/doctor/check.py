@@ -13,6 +13,7 @@ from infra.doctor.findings import Finding
 from infra.doctor.machine import Machine
 from infra.doctor.stack import Stack
 from infra.doctor.tools import Run, run_tool
+from infra.offline.program import Render
 
 
 class Doctor:
@@ -47,14 +48,29 @@ class Doctor:
         machine, stack = self.machine, self.stack
         pulumi = machine.pulumi_cli()
         machine.backend(pulumi)
-        machine.docker()
         merged = stack.cli_checks()
         if merged is None:
+            machine.docker()
             stack.add("not checked", "stack config", "needs the Pulumi CLI checks to pass first")
         else:
+            render = stack.config(merged)
+            if render is None or builds_images(render):
+                machine.docker()
+            else:
+                machine.add(
+                    "ok",
+                    "Docker with BuildKit",
+                    f"not needed: stack {stack.name} builds no image (every color's image and "
+                    "smoke client is pinned)",
+                )
             project = gke_project(merged.values)
             if project is not None:
                 machine.gke_tools(project or "PROJECT")
-            stack.config(merged)
         stack.secrets()
         return self.findings
+
+
+def builds_images(render: Render) -> bool:
+    """The program registered the Docker provider: ``pulumi up`` builds with the local engine
+    (infra/components/image.py registers it only for a stack that builds an image)."""
+    return any(r.type == "pulumi:providers:docker" for r in render.resources)

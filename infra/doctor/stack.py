@@ -56,7 +56,8 @@ class Stack(Checks):
         )
         return merged
 
-    def config(self, merged: stackfile.StackConfig) -> None:
+    def config(self, merged: stackfile.StackConfig) -> program.Render | None:
+        """The program's offline render of the stack, or ``None`` when it refuses the config."""
         try:
             render = program.run(merged)
         except ConfigError as err:
@@ -65,12 +66,13 @@ class Stack(Checks):
                 "stack config",
                 f"pulumi up would stop before creating anything: {err}",
             )
-            return
+            return None
         self.add(
             "ok",
             "stack config",
             f"the program accepts it (offline render: {len(render.resources)} resources)",
         )
+        return render
 
     def secrets(self) -> None:
         """The values of each declared app Secret: set and encrypted, and a provider that

@@ -83,12 +83,13 @@ def _declaration_problems(project: str, key: str, declaration: Any) -> list[str]
             return []
         return [f"config.{key}: expected a string, integer, boolean, array or type declaration"]
     problems = [
-        f"config.{key}: unknown attribute '{extra}'"
+        f"config.{key}: additionalProperties '{extra}' not allowed"
         for extra in sorted(set(declaration) - _TYPE_DECLARATION_KEYS)
     ]
     type_name = declaration.get("type")
     if "type" in declaration and type_name not in _SIMPLE_TYPES:
-        problems.append(f"config.{key}.type: must be one of {', '.join(_SIMPLE_TYPES)}")
+        allowed = ", ".join(f'"{t}"' for t in _SIMPLE_TYPES)
+        problems.append(f"config.{key}.type: value must be one of {allowed}")
     if "secret" in declaration and not isinstance(declaration["secret"], bool):
         problems.append(f"config.{key}.secret: expected boolean")
     if "description" in declaration and not isinstance(declaration["description"], str):

@@ -17,8 +17,8 @@ from infra.canary.dashboard import CanaryApp
 from infra.canary.errors import CanaryError
 
 LB = metrics.load_balancer("gke-l7-global-external-managed")
-KUBIA = CanaryApp("kubia", "default", "kubia", 8080)
-IMAGEVIEW = CanaryApp("imageview", "default", "imageview", 80)
+KUBIA = CanaryApp("kubia", "default", ("kubia-blue", "kubia-green"), 8080)
+IMAGEVIEW = CanaryApp("imageview", "default", ("webserver-blue", "webserver-green"), 80)
 
 
 def _strict(data: dict[str, Any]) -> Dashboard:
@@ -93,6 +93,11 @@ def test_apps_must_be_given_each_once(apps: list[CanaryApp]) -> None:
 
 
 def test_an_app_whose_backend_cannot_be_told_is_refused() -> None:
-    long = CanaryApp("x", "a-rather-long-namespace-name", "and-a-long-app-name", 8080)
+    long = CanaryApp(
+        "x",
+        "a-rather-long-namespace-name",
+        ("and-a-long-app-name-blue", "and-a-long-app-name-green"),
+        8080,
+    )
     with pytest.raises(CanaryError, match="shortens backend service names"):
         dashboard.dashboard("dev", LB, [long])

@@ -20,21 +20,25 @@ BASE = {
 }
 
 
+#: A stack with canary apps (dev's kubia, prod's imageview) reads the load balancer's metrics.
+MONITORING = {"monitoring.googleapis.com"}
+
+
 @pytest.mark.parametrize(
-    ("stack", "sets", "store"),
+    ("stack", "sets", "more"),
     [
-        ("dev", (), "artifactregistry.googleapis.com"),
-        ("imageview", (), "artifactregistry.googleapis.com"),
-        ("prod", (), "artifactregistry.googleapis.com"),
-        ("dev", ("registry.mode=legacy-bucket",), "storage.googleapis.com"),
+        ("dev", (), {"artifactregistry.googleapis.com", *MONITORING}),
+        ("imageview", (), {"artifactregistry.googleapis.com"}),
+        ("prod", (), {"artifactregistry.googleapis.com", *MONITORING}),
+        ("dev", ("registry.mode=legacy-bucket",), {"storage.googleapis.com", *MONITORING}),
     ],
 )
 def test_the_apis_a_stack_uses(
-    render_stack: Renderer, stack: str, sets: tuple[str, ...], store: str
+    render_stack: Renderer, stack: str, sets: tuple[str, ...], more: set[str]
 ) -> None:
     r = render_stack(stack, sets)
     services = [plain(s) for s in r.of_type(SERVICE)]
-    assert {s["service"] for s in services} == BASE | {store}
+    assert {s["service"] for s in services} == BASE | more
     for s in services:
         assert s["disableOnDestroy"] is False, f"{s['service']} would be disabled on destroy"
         assert s["project"] == r.config.values["gke-bluegreen:project"]

@@ -79,3 +79,37 @@ def test_the_pulumi_finder_is_injectable(tmp_path: Path) -> None:
     assert d.machine.pulumi_cli() is None
     assert asked == [{"PATH": str(tmp_path)}], "asked once, with the doctor's env"
     assert by_what(d.findings)["Pulumi CLI"].status == "MISSING"
+
+
+def _pinned_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smoke_pinned: bool) -> None:
+    """The local stack with every color on a pinned image, and each app's smoke client pinned
+    too when ``smoke_pinned``, in a scratch project the doctor reads."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT_FILE.read_text())
+    document = yaml.safe_load((ROOT / "stacks/Pulumi.local.yaml").read_text())
+    for name, app in document["config"]["gke-bluegreen:apps"].items():
+        colors = app.setdefault("colors", {})
+        for color in ("blue", "green"):
+            colors.setdefault(color, {})["image"] = f"{name}:src-{'0' * 12}"
+        if smoke_pinned:
+            app.setdefault("smoke", {})["image"] = f"smoke:src-{'1' * 12}"
+    (tmp_path / "stacks/Pulumi.local.yaml").write_text(yaml.safe_dump(document))
+    monkeypatch.setattr("infra.paths.PROJECT_FILE", tmp_path / "Pulumi.yaml")
+
+
+def test_a_stack_that_builds_nothing_needs_no_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pinned_local(tmp_path, monkeypatch, smoke_pinned=True)
+    found = by_what(doctor_for("local", None, {}, tmp_path).check())
+    assert found["stack config"].status == "ok", found["stack config"].detail
+    docker = found["Docker with BuildKit"]
+    assert docker.status == "ok" and "builds no image" in docker.detail, docker
+
+
+def test_a_stack_that_builds_the_smoke_client_needs_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pinned_local(tmp_path, monkeypatch, smoke_pinned=False)
+    found = by_what(doctor_for("local", None, {}, tmp_path).check())
+    assert found["Docker with BuildKit"].status == "MISSING"

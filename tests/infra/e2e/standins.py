@@ -1,7 +1,8 @@
 """Stand-ins for what the e2e driver needs from a real cluster, small enough to read:
 
 * a copy of the project (its stack files are the ones the steps edit);
-* ``pulumi``: ``stack output --json`` prints the stack's outputs; ``up`` deploys the stack file
+* ``pulumi``: ``stack output --json`` prints the stack's outputs, ``stack export`` a state with
+  each color's last smoke Job when it failed; ``up`` deploys the stack file
   onto a model cluster: each color's Deployment rolls (its generation grows) when its env or
   image changes, and then runs a smoke Job, which fails for a color whose env holds
   ``$STANDIN_SMOKE_FAILS_WITH``; a failed smoke Job fails the update before the live Service
@@ -139,6 +140,9 @@ def fake_pulumi(argv: list[str]) -> int:
     if argv[:3] == ["stack", "output", "--json"] and stack:
         print(json.dumps(state["outputs"], indent=2))
         return 0
+    if argv[:2] == ["stack", "export"] and stack:
+        print(json.dumps(_export(stack, state)))
+        return 0
     if argv[:1] == ["up"] and stack and "--yes" in argv:
         problem = pulumi_up(Path.cwd(), stack, state, dict(os.environ))
         save_state(path, state)
@@ -149,6 +153,24 @@ def fake_pulumi(argv: list[str]) -> int:
         return 0
     print(f"error: the stand-in pulumi does not do {' '.join(argv)}", file=sys.stderr)
     return 2
+
+
+def _export(stack: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The stack's state as ``pulumi stack export`` prints it, holding what the release tool
+    reads there: each color's last smoke Job when it failed, with the engine's ``initErrors``."""
+    last = {(job["app"], job["color"]): job for job in state["jobs"]}
+    resources = [
+        {
+            "urn": f"urn:pulumi:{stack}::gke-bluegreen::gke-bluegreen:infra:BlueGreenApp"
+            f"$kubernetes:batch/v1:Job::{app}-smoke-{color}",
+            "type": "kubernetes:batch/v1:Job",
+            "outputs": {"metadata": {"name": f"{app}-smoke-{color}-0123abcd"}},
+            "initErrors": ["[BackoffLimitExceeded] Job has reached the specified backoff limit"],
+        }
+        for (app, color), job in last.items()
+        if job["failed"]
+    ]
+    return {"version": 3, "deployment": {"manifest": {}, "resources": resources}}
 
 
 def _labels(argv: list[str]) -> dict[str, str]:

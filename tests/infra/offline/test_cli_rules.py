@@ -178,8 +178,14 @@ def test_merge_rules_accept_what_the_cli_accepts() -> None:
             {"name": "p", "config": {"gcp:project": {"description": "x"}}},
             "Configuration key 'gcp:project' is namespaced and must provide an attribute 'value'",
         ),
-        ({"name": "p", "config": {"a": {"type": "map"}}}, "config.a.type: must be one of"),
-        ({"name": "p", "config": {"a": {"typ": "string"}}}, "unknown attribute 'typ'"),
+        (
+            {"name": "p", "config": {"a": {"type": "map"}}},
+            'config.a.type: value must be one of "string", "integer"',
+        ),
+        (
+            {"name": "p", "config": {"a": {"typ": "string"}}},
+            "additionalProperties 'typ' not allowed",
+        ),
     ],
 )
 def test_project_file_rules(project: dict[str, Any], message: str) -> None:
