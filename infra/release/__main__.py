@@ -158,6 +158,7 @@ def _run(args: argparse.Namespace, out: Out) -> int:
         inconclusive_s=args.inconclusive_timeout,
         kubeconfig=args.kubeconfig,
         monitoring_endpoint=args.monitoring_endpoint,
+        policy_pack=args.policy_pack,
     )
     canary_run.run(args.stack, args.app, options, out)
     return 0
@@ -535,6 +536,13 @@ def _add_run(sub: Subparsers) -> None:
         help=f"a local stub of the Cloud Monitoring API, plaintext gRPC on a loopback address "
         f"(default: ${canary_run.MONITORING_ENDPOINT_ENV}, else Cloud Monitoring with the "
         "Application Default Credentials)",
+    )
+    p.add_argument(
+        "--policy-pack",
+        type=Path,
+        metavar="DIR",
+        help="a CrossGuard policy pack every `pulumi up` of the run enforces, as `pulumi up "
+        "--policy-pack DIR` (e.g. policy; default: none)",
     )
 
 

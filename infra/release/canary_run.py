@@ -159,6 +159,11 @@ class RunOptions:
     """``None``: the stack's ``kubeconfig`` output."""
     monitoring_endpoint: str | None = None
     """``None``: Cloud Monitoring (or ``$CANARY_MONITORING_ENDPOINT``)."""
+    policy_pack: Path | None = None
+    """A CrossGuard policy pack each ``pulumi up`` of the run enforces (``--policy-pack``)."""
+
+    def up_args(self) -> tuple[str, ...]:
+        return ("--policy-pack", str(self.policy_pack)) if self.policy_pack else ()
 
 
 def check_plan(plan: tuple[int, ...], current: int) -> tuple[int, ...]:
@@ -367,7 +372,12 @@ class CanaryRun:
         begun = self.step_began = self.clock.monotonic()
         self.say(f"step {name}: shift to {weight} %")
         try:
-            run_step(plan_shift(self.stack, self.app_name, weight), True, self.out)
+            run_step(
+                plan_shift(self.stack, self.app_name, weight),
+                True,
+                self.out,
+                self.options.up_args(),
+            )
         except ReleaseError as err:
             stop.check()
             raise _Failed(f"step {name}: the shift's `pulumi up` failed ({err})", "-") from None
@@ -513,7 +523,7 @@ class CanaryRun:
         begun = self.step_began = self.clock.monotonic()
         self.say(f"step {name}: promote (100 %)")
         previous = t.app.release.weight
-        run_step(plan_promote(self.stack, self.app_name), True, self.out)
+        run_step(plan_promote(self.stack, self.app_name), True, self.out, self.options.up_args())
         t.app = app_of(settings_of(self.stack), self.app_name)
         candidate, live = self._colors(t)
         expected = {t.services()[candidate]: 100, t.services()[live]: 0}
@@ -574,7 +584,7 @@ class CanaryRun:
         self.say("abort: weight 0, one `pulumi up` that changes only the route")
         previous = app_of(settings_of(self.stack), self.app_name).release.weight
         try:
-            run_step(plan_abort(self.stack, self.app_name), True, self.out)
+            run_step(plan_abort(self.stack, self.app_name), True, self.out, self.options.up_args())
         except ReleaseError as err:
             self.summary.outcome = f"{self.app_name}: ABORT FAILED: {err}"
             self._end()

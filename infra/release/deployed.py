@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -297,10 +298,11 @@ def pulumi_cli_or_refuse() -> None:
     _pulumi("or leave out --apply and run `pulumi up` yourself; nothing written")
 
 
-def pulumi_up(stack: str, message: str) -> None:
-    """``pulumi up --yes`` of the stack, its output shown as it runs."""
+def pulumi_up(stack: str, message: str, extra: Sequence[str] = ()) -> None:
+    """``pulumi up --yes`` of the stack (with ``extra`` options, e.g. ``--policy-pack DIR``),
+    its output shown as it runs."""
     pulumi = _pulumi("or leave out --apply and run `pulumi up` yourself")
-    result = run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message])
+    result = run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message, *extra])
     if result.returncode != 0:
         how = (
             f"was killed (signal {-result.returncode})"

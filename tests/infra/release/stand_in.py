@@ -84,7 +84,8 @@ class StandIn:
         (self.project / f"stand-in-state-{stack}.json").write_text(json.dumps(outputs))
 
     def calls(self) -> list[str]:
-        """Every call so far: ``up imageview``, ``output imageview``."""
+        """Every call so far: ``up imageview``, ``output imageview``; an ``up`` with
+        ``--policy-pack DIR`` is ``up imageview policy=DIR``."""
         return self.log.read_text().splitlines() if self.log.exists() else []
 
 
@@ -249,8 +250,9 @@ def main(argv: list[str]) -> int:
     if not command:
         print(f"error: the stand-in does not do `pulumi {' '.join(argv)}`", file=sys.stderr)
         return 2
+    policy = f" policy={_option(argv, '--policy-pack')}" if "--policy-pack" in argv else ""
     with (project / "stand-in.log").open("a") as log:
-        log.write(f"{command} {stack}\n")
+        log.write(f"{command} {stack}{policy}\n")
     mode = _next(project, command)
     if command == "export":
         return _export(stack, mode)

@@ -8,6 +8,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,7 @@ def test_a_release_through_the_command_line(
 ) -> None:
     applied: list[str] = []
 
-    def fake_up(stack: str, message: str) -> None:
+    def fake_up(stack: str, message: str, extra: Sequence[str] = ()) -> None:
         applied.append(message.split(":", maxsplit=1)[0])
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)

@@ -127,8 +127,11 @@ def _aborted(s: Scenario, argv: list[str], reason: str, where: str = BACK) -> li
 
 @pytest.mark.parametrize("scenario", [{"failing": True}], indirect=True)
 def test_a_failing_analysis_aborts_by_itself(scenario: Scenario) -> None:
-    lines = _aborted(scenario, RUN, "5xx ratio 10.00 % (100/1000) over max5xxRatio 1 %")
+    argv = [*RUN, "--policy-pack", "policy"]
+    lines = _aborted(scenario, argv, "5xx ratio 10.00 % (100/1000) over max5xxRatio 1 %")
     assert any(ln.startswith("1/4   5 %") and " FAIL " in ln for ln in lines)
+    ups = [c for c in scenario.stand_in.calls() if c.startswith("up ")]
+    assert ups[-2:] == ["up dev policy=policy"] * 2, "the shift's and the abort's, policed"
 
 
 @pytest.mark.parametrize("scenario", [{"never_current": True}], indirect=True)
