@@ -181,3 +181,21 @@ def test_status_shows_the_weight_and_the_plan_position(
     }
     assert entries["kubia"]["next"] == "promote", "the release-level next step is unchanged"
     assert entries["node-app"]["canary"] is None
+
+
+def test_a_start_while_the_candidate_has_a_share_is_refused(canary_project: Path) -> None:
+    app = _started(canary_project, "dev")
+    apply(plan_shift("dev", app, 25))
+    deployed = outputs(up(canary_project, "dev"))
+    with pytest.raises(ReleaseError, match=r"kubia's candidate green takes 25 % of the requests"):
+        plan_start("dev", app, deployed, sets=["apps.kubia.colors.green.env.RELEASE=3"])
+    apply(plan_abort("dev", app))
+    apply(
+        plan_start(
+            "dev",
+            app,
+            outputs(up(canary_project, "dev")),
+            sets=["apps.kubia.colors.green.env.RELEASE=3"],
+        )
+    )
+    assert app_node(canary_project, "dev", app)["release"]["candidate"]["color"] == "green"
