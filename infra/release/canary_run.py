@@ -31,6 +31,7 @@ import datetime as dt
 import itertools
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -317,10 +318,18 @@ class CanaryRun:
     def __init__(
         self, stack: str, app: str, options: RunOptions, out: Out, clock: Clock | None = None
     ) -> None:
-        self.stack, self.app_name, self.options, self.out = stack, app, options, out
+        self.stack, self.app_name, self.options = stack, app, options
+        self._out = out
         self.clock = clock or CLOCK
         self.summary = Summary(app)
         self.started = self.step_began = 0.0
+
+    def out(self, line: str) -> None:
+        """A line, at once: a run holds for minutes, and into a pipe (a CI log) Python would
+        keep its lines in the buffer until the end."""
+        self._out(line)
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
 
     def say(self, line: str) -> None:
         elapsed = self.clock.monotonic() - self.started

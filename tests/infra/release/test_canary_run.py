@@ -10,12 +10,16 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from infra.paths import ROOT
 from infra.release.rendering import settings_of
 from tests.infra.canary.stubs import BackendData
 from tests.infra.release.canary_world import Scenario
@@ -186,6 +190,49 @@ def test_sigterm_mid_run_aborts_the_canary(scenario: Scenario) -> None:
     assert settings_of("dev").apps["kubia"].release.weight == 0
     assert s.world.changes[-1] == {"kubia-blue": 100, "kubia-green": 0}
     assert signal.getsignal(signal.SIGTERM) == before, "the handler before the run is back"
+
+
+def test_sigterm_to_the_tool_process_aborts_and_exits_130(scenario: Scenario) -> None:
+    """The tool as its own process, with the house signal handling (infra.cli.run) and the
+    real clock: its progress reaches a pipe as it happens (the hold's line is read before the
+    run ends), and a SIGTERM then (a CI job cancelled) aborts the canary: exit 130."""
+    s = scenario
+    _started(s)
+    code = (
+        "import pathlib, sys, infra.paths\n"
+        f"infra.paths.PROJECT_FILE = pathlib.Path({str(s.folder / 'Pulumi.yaml')!r})\n"
+        "from infra.cli import run\n"
+        "from infra.release.__main__ import main\n"
+        "run(lambda: main(sys.argv[1:]), 'see the stack file')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as in CI
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *RUN, "--pause", "600"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    # A line held in the tool's buffer would block this read: the watchdog ends that.
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line.rstrip("\n"))
+        if "holding 600 s at 5 %" in line:
+            break
+    watchdog.cancel()
+    assert seen and "holding 600 s at 5 %" in seen[-1], seen
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted: the canary of kubia was aborted: {BACK}; the candidate stays recorded"
+    )
+    assert "SIGTERM: aborting the canary (weight 0) before stopping" in out
+    assert settings_of("dev").apps["kubia"].release.weight == 0
 
 
 def test_bad_inputs_are_one_line_and_write_nothing(
