@@ -76,3 +76,14 @@ def test_the_live_color_refusal_is_quoted_as_the_program_says_it() -> None:
     tag = re.compile(r"src-[0-9a-f]{12}")
     quoted = tag.sub("src-TAG", message.replace(digest, "bbbb…bbbb"))
     assert quoted in tag.sub("src-TAG", README), message
+
+
+def test_the_canary_abort_quoted_is_the_saved_run() -> None:
+    """README "Canary releases" quotes bench/release/canary-runs.md (made by
+    bench/release/canary_runs.py): every line of the quote is a line of that file."""
+    section = README.split("**How an abort looks**", 1)[1]
+    quote = section.split("```\n", 1)[1].split("```", 1)[0].splitlines()
+    saved = set((ROOT / "bench/release/canary-runs.md").read_text().splitlines())
+    assert len(quote) > 5
+    missing = [line for line in quote if line not in saved]
+    assert not missing, f"run bench/release/canary_runs.py and quote it again: {missing}"

@@ -32,9 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from google.api_core import exceptions as gexc
 from google.auth.exceptions import DefaultCredentialsError
 from google.cloud import monitoring_v3
+from google.cloud.monitoring_v3.services.metric_service.transports.grpc import (
+    MetricServiceGrpcTransport,
+)
 from google.protobuf import duration_pb2
 
 from infra.canary import metrics, stats
@@ -240,6 +244,26 @@ def default_client() -> monitoring_v3.MetricServiceClient:
             f"no Google credentials for Cloud Monitoring ({err}): run "
             "`gcloud auth application-default login`"
         ) from None
+
+
+#: Where ``--monitoring-endpoint`` may point: plaintext gRPC without credentials, so a local stub
+#: or emulator on this machine only.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def endpoint_client(endpoint: str) -> monitoring_v3.MetricServiceClient:
+    """The Monitoring client on a plaintext gRPC channel to ``endpoint`` (``HOST:PORT``, a
+    loopback host): a local stub of the API, as the offline tests run, never Google's."""
+    host, sep, port = endpoint.rpartition(":")
+    host = host.strip("[]")
+    if not sep or host not in LOOPBACK or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise CanaryError(
+            f"monitoring endpoint {endpoint!r}: allowed is a loopback HOST:PORT (127.0.0.1, "
+            "[::1] or localhost, port 1-65535): plaintext, without credentials, for a local stub; "
+            "leave it unset for Cloud Monitoring"
+        )
+    channel = grpc.insecure_channel(endpoint)
+    return monitoring_v3.MetricServiceClient(transport=MetricServiceGrpcTransport(channel=channel))
 
 
 def _interval(start: dt.datetime, end: dt.datetime) -> Any:

@@ -10,17 +10,19 @@ if __name__ == "__main__":  # before the imports below, which take most of a sec
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from infra.cli import EXIT_USAGE, OneLineParser, error, run, whole
+from infra.cli import EXIT_INTERRUPTED, EXIT_USAGE, OneLineParser, error, run, whole
 from infra.offline import stackfile
-from infra.release import deployed, lock, status
+from infra.release import canary_run, deployed, lock, status
 from infra.release.errors import CheckFailed, ReleaseError
 from infra.release.finish import plan_finish
 from infra.release.rendering import settings_of
 from infra.release.run import run_step
+from infra.release.shift import check_smoke_passed, check_weight, plan_abort, plan_shift
 from infra.release.start import plan_start
 from infra.release.switch import plan_promote, plan_rollback
 from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
@@ -32,8 +34,8 @@ EXIT_CHECK = 1
 Out = Callable[[str], None]
 
 DESCRIPTION = """\
-Blue/green releases without a controller. Each step edits the stack file
-(stacks/Pulumi.STACK.yaml; comments and order kept) to record what serves
+Blue/green and canary releases without a controller. Each step edits the stack
+file (stacks/Pulumi.STACK.yaml; comments and order kept) to record what serves
 traffic, so that `pulumi up` can never change the live color in place. Before
 writing, a step renders the stack offline, before and after, and prints what
 `pulumi up` will change; a step that would touch what it must not is refused,
@@ -56,14 +58,23 @@ a release, step by step (app A: blue is live, green is idle):
 if the release misbehaves (before finish, or after while blue still runs it):
   {PROG} rollback --stack S --app A --apply
       traffic back to blue
+a canary app (apps.A.strategy: canary) takes the requests in steps between start
+and promote, through the stack's Gateway:
+  {PROG} shift --stack S --app A --apply
+      the candidate gets the plan's next share (5, 25, 50 %); only the route changes
+  {PROG} abort --stack S --app A --apply
+      every request back to the live color; the candidate stays recorded
+  {PROG} run --stack S --app A --apply
+      the whole plan unattended: shift, wait, analyse, then promote; aborts by itself
 
 one step at a time per stack: a step holds stacks/.Pulumi.STACK.yaml.lock until
 its `pulumi up` ends; a second one is refused, naming the holder
 
-exit status: 0 done; 1 `verify` or `check` found a problem, or the live check
+exit status: 0 done; 1 `verify` or `check` found a problem, the live check
 after `promote --apply` failed (rolled back) or could not run (traffic moved,
-unverified); 2 refused or bad input (one line; nothing written, unless the line
-says what was); 130 interrupted by Ctrl-C or SIGTERM (the line says what was done)"""
+unverified), or `run` aborted the canary (the line says why); 2 refused or bad
+input (one line; nothing written, unless the line says what was); 130
+interrupted by Ctrl-C or SIGTERM (the line says what was done)"""
 
 
 # --------------------------------------------------------------------------- subcommands
@@ -110,6 +121,49 @@ def _promote(args: argparse.Namespace, out: Out) -> int:
     return 0
 
 
+def _shift(args: argparse.Namespace, out: Out) -> int:
+    step = plan_shift(args.stack, args.app, args.weight, _deployed(args))
+    if args.apply:
+        check_smoke_passed(args.stack, args.app, "shift")
+    run_step(step, args.apply, out)
+    return 0
+
+
+def _abort(args: argparse.Namespace, out: Out) -> int:
+    run_step(plan_abort(args.stack, args.app, _deployed(args)), args.apply, out)
+    return 0
+
+
+def _run(args: argparse.Namespace, out: Out) -> int:
+    if not args.apply:
+        raise ReleaseError(
+            "run takes --apply: it applies each step with `pulumi up` as it goes (`shift` "
+            "without --apply writes one step)"
+        )
+    if args.outputs:
+        raise ReleaseError(
+            "run reads the outputs from the CLI after each `pulumi up`, never from --outputs"
+        )
+    options = canary_run.RunOptions(
+        plan=args.plan,
+        pause_s=args.pause,
+        route_timeout_s=args.route_timeout,
+        route_poll_s=args.route_poll,
+        split_timeout_s=args.split_timeout,
+        split_tolerance=args.split_tolerance / 100,
+        split_confidence=args.split_confidence / 100,
+        request_timeout_s=args.request_timeout,
+        metrics_delay_s=args.metrics_delay,
+        analysis_every_s=args.analysis_every,
+        inconclusive_s=args.inconclusive_timeout,
+        kubeconfig=args.kubeconfig,
+        monitoring_endpoint=args.monitoring_endpoint,
+        policy_pack=args.policy_pack,
+    )
+    canary_run.run(args.stack, args.app, options, out)
+    return 0
+
+
 def _rollback(args: argparse.Namespace, out: Out) -> int:
     run_step(plan_rollback(args.stack, args.app, _deployed(args)), args.apply, out)
     return 0
@@ -137,6 +191,12 @@ def _check(args: argparse.Namespace, out: Out) -> int:
         out(f"{args.stack}: nothing is deployed yet (its outputs are {{}}): nothing live to guard")
     out(f"{args.stack}: {'not safe to deploy' if problems else 'safe to deploy'}")
     return 1 if problems else 0
+
+
+def error_interrupted(message: str) -> int:
+    """The line a run stopped by Ctrl-C or SIGTERM ends with, and exit 130."""
+    print(f"interrupted: {message}", file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
 
 
 # --------------------------------------------------------------------------- the parser
@@ -289,6 +349,203 @@ def _add_promote(sub: Subparsers) -> None:
     )
 
 
+def _weight(text: str) -> int:
+    """``--weight``: 1-99, and one line saying what 0 and 100 are instead."""
+    weight = whole(0, 100)(text)
+    try:
+        check_weight(weight)
+    except ReleaseError as err:
+        raise argparse.ArgumentTypeError(str(err).removeprefix(f"--weight {weight}: ")) from None
+    return weight
+
+
+def _add_shift(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "shift",
+        summary="give a canary app's candidate a share of the requests",
+        details=(
+            "Writes apps.APP.release.weight: the app's HTTPRoute sends that share of the "
+            "requests to the candidate and the rest to the live color. A shift changes the "
+            "route and nothing else (refused otherwise). Only for a canary app "
+            "(apps.APP.strategy: canary) with a release started and not promoted; `promote` "
+            "gives the candidate every request, `abort` none."
+        ),
+        func=_shift,
+    )
+    _app(p)
+    p.add_argument(
+        "--weight",
+        type=_weight,
+        metavar="N",
+        help="the candidate's share in percent, 1-99 (default: the next weight of the app's "
+        "canary.plan above the current one; 100 is `promote`, 0 is `abort`)",
+    )
+    _apply(p)
+
+
+def _add_abort(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "abort",
+        summary="send every request of a canary app back to the live color",
+        details=(
+            "Sets the candidate's share back to 0: one `pulumi up` that changes only the app's "
+            "HTTPRoute. The candidate stays recorded: a later `shift`, or a new `start`, may "
+            "follow."
+        ),
+        func=_abort,
+    )
+    _app(p)
+    _apply(p)
+
+
+def _plan(text: str) -> tuple[int, ...]:
+    """``--plan``: comma-separated weights, strictly increasing, ending at 100."""
+    allowed = "weights 1-100, strictly increasing, ending at 100, e.g. 5,25,50,100"
+    parts = text.split(",")
+    if not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed is {allowed}")
+    plan = tuple(int(p) for p in parts)
+    try:
+        canary_run.check_plan(plan, 0)
+    except ReleaseError:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed is {allowed}") from None
+    return plan
+
+
+def _add_run(sub: Subparsers) -> None:
+    p = _subcommand(
+        sub,
+        "run",
+        summary="take a canary app's whole plan, unattended",
+        details=(
+            "For each weight of the plan below 100: shift and `pulumi up`; wait until the "
+            "HTTPRoute is current (every parent Accepted and ResolvedRefs for its generation) "
+            "and requests through the Gateway split as weighted; hold for the pause while the "
+            "load balancer's metrics of both colors are analysed. A failing analysis, one that "
+            "stays inconclusive past its bound, a route never current or a split never in "
+            "effect aborts (weight 0, one `pulumi up` of the route) and exits 1; so does Ctrl-C "
+            "or SIGTERM (exit 130), unless the promote was applied. After the last step: "
+            "promote, and the same waits at 100 %. `finish` stays a separate step. Progress "
+            "lines as it goes, a summary table at the end (also appended to "
+            "$GITHUB_STEP_SUMMARY when set)."
+        ),
+        func=_run,
+    )
+    _app(p)
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="required: each step is applied with `pulumi up --stack STACK --yes` as it goes",
+    )
+    p.add_argument(
+        "--plan",
+        type=_plan,
+        metavar="W,W,...",
+        help="the candidate's weights, e.g. 5,25,50,100 (default: the app's canary.plan); "
+        "weights at or below the current one are skipped",
+    )
+    p.add_argument(
+        "--pause",
+        type=whole(0, 86400),
+        metavar="S",
+        help="seconds each step holds while analysing, from when its weight took effect "
+        "(0-86400; default: the app's canary.pauseSeconds)",
+    )
+    p.add_argument(
+        "--route-timeout",
+        type=whole(1, 3600),
+        default=300,
+        metavar="S",
+        help="seconds to wait for the HTTPRoute to be current, else abort (1-3600, default "
+        "300: GKE takes a minute or two to program a change)",
+    )
+    p.add_argument(
+        "--route-poll",
+        type=whole(1, 60),
+        default=5,
+        metavar="S",
+        help="seconds between reads of the HTTPRoute (1-60, default 5)",
+    )
+    p.add_argument(
+        "--split-timeout",
+        type=whole(1, 3600),
+        default=300,
+        metavar="S",
+        help="seconds to wait for requests through the Gateway to split as weighted, else "
+        "abort (1-3600, default 300)",
+    )
+    p.add_argument(
+        "--split-tolerance",
+        type=whole(1, 50),
+        default=5,
+        metavar="POINTS",
+        help="how far the candidate's observed share may be from its weight, in percentage "
+        "points (1-50, default 5)",
+    )
+    p.add_argument(
+        "--split-confidence",
+        type=whole(50, 99),
+        default=99,
+        metavar="PERCENT",
+        help="the confidence of the observed share's interval (50-99, default 99)",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=whole(1, 600),
+        default=5,
+        metavar="S",
+        help="seconds one request through the Gateway may take in all (1-600, default 5)",
+    )
+    p.add_argument(
+        "--metrics-delay",
+        type=whole(0, 3600),
+        metavar="S",
+        help="the analysis window ends this long ago: the load balancer's points arrive late "
+        "(0-3600; default: the GatewayClass's documented delay, 210 s for the global and "
+        "regional external ones, 90 s for gke-l7-rilb)",
+    )
+    p.add_argument(
+        "--analysis-every",
+        type=whole(1, 3600),
+        default=30,
+        metavar="S",
+        help="seconds between analyses while a step holds (1-3600, default 30)",
+    )
+    p.add_argument(
+        "--inconclusive-timeout",
+        type=whole(0, 86400),
+        default=600,
+        metavar="S",
+        help="how long a step keeps holding while the analysis is inconclusive (too few "
+        "requests, data missing), counted from the end of the pause or from the first window "
+        "that can be judged (the metrics delay plus 60 s after the weight took effect), "
+        "whichever is later; then it aborts: never a promote on no data (0-86400, default 600)",
+    )
+    p.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="the cluster's kubeconfig (default: the stack's kubeconfig output, read with "
+        "`pulumi stack output kubeconfig --show-secrets`)",
+    )
+    p.add_argument(
+        "--monitoring-endpoint",
+        metavar="HOST:PORT",
+        help=f"a local stub of the Cloud Monitoring API, plaintext gRPC on a loopback address "
+        f"(default: ${canary_run.MONITORING_ENDPOINT_ENV}, else Cloud Monitoring with the "
+        "Application Default Credentials)",
+    )
+    p.add_argument(
+        "--policy-pack",
+        type=Path,
+        metavar="DIR",
+        help="a CrossGuard policy pack every `pulumi up` of the run enforces, as `pulumi up "
+        "--policy-pack DIR` (e.g. policy; default: none)",
+    )
+
+
 def _add_rollback(sub: Subparsers) -> None:
     p = _subcommand(
         sub,
@@ -385,6 +642,9 @@ def build_parser() -> OneLineParser:
     for add in (
         _add_status,
         _add_start,
+        _add_shift,
+        _add_abort,
+        _add_run,
         _add_promote,
         _add_rollback,
         _add_finish,
@@ -396,7 +656,7 @@ def build_parser() -> OneLineParser:
 
 
 #: The subcommands that edit the stack file: one at a time per stack (:mod:`.lock`).
-STEPS = ("start", "promote", "rollback", "finish")
+STEPS = ("start", "shift", "abort", "run", "promote", "rollback", "finish")
 
 
 def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
@@ -410,6 +670,8 @@ def main(argv: Sequence[str] | None = None, out: Out = print) -> int:
                 code: int = args.func(args, out)
         else:
             code = args.func(args, out)
+    except canary_run.RunInterrupted as err:
+        return error_interrupted(str(err))
     except CheckFailed as err:
         return error(str(err), EXIT_CHECK)
     except (ReleaseError, stackfile.StackFileError) as err:

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,33 @@ def read_outputs(stack: str, outputs_file: Path | None) -> Outputs:
             "prints"
         )
     return data
+
+
+def read_secret_output(stack: str, name: str) -> str:
+    """One output that is a secret, as text: ``pulumi stack output NAME --show-secrets --json``
+    (without ``--show-secrets`` the CLI prints ``[secret]``)."""
+    pulumi = _pulumi(f"or pass the {name} as a file")
+    result = run_pulumi(
+        [pulumi, "stack", "output", name, "--show-secrets", "--json", "--stack", stack],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise ReleaseError(
+            f"pulumi stack output {name} failed: {last}; fix that (`pulumi login`, the stack's "
+            f"name, `pulumi up` so that the stack has the output), or pass the {name} as a file"
+        )
+    try:
+        value = json.loads(result.stdout)
+    except ValueError:
+        value = None
+    if not isinstance(value, str) or not value.strip():
+        raise ReleaseError(
+            f"pulumi stack output {name} --show-secrets --json printed no text; check the CLI "
+            f"($PULUMI) and the stack, or pass the {name} as a file"
+        )
+    return value
 
 
 def check_outputs(settings: Settings, outputs: Outputs) -> None:
@@ -270,10 +298,11 @@ def pulumi_cli_or_refuse() -> None:
     _pulumi("or leave out --apply and run `pulumi up` yourself; nothing written")
 
 
-def pulumi_up(stack: str, message: str) -> None:
-    """``pulumi up --yes`` of the stack, its output shown as it runs."""
+def pulumi_up(stack: str, message: str, extra: Sequence[str] = ()) -> None:
+    """``pulumi up --yes`` of the stack (with ``extra`` options, e.g. ``--policy-pack DIR``),
+    its output shown as it runs."""
     pulumi = _pulumi("or leave out --apply and run `pulumi up` yourself")
-    result = run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message])
+    result = run_pulumi([pulumi, "up", "--stack", stack, "--yes", "--message", message, *extra])
     if result.returncode != 0:
         how = (
             f"was killed (signal {-result.returncode})"

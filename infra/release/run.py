@@ -10,7 +10,7 @@ file, where only a build of the very sources deployed keeps its digest
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from infra.offline.stackfile import StackFileError
 from infra.release import deployed
@@ -42,9 +42,11 @@ def show(step: Step) -> tuple[list[Change], list[str]]:
     return changes, [why for why in map(step.refusal, changes) if why is not None]
 
 
-def run_step(step: Step, apply: bool, out: Callable[[str], None]) -> None:
-    """Shows the step, writes the stack file unless it is refused, then ``pulumi up`` with
-    ``apply`` (whose CLI must be there before anything is written)."""
+def run_step(
+    step: Step, apply: bool, out: Callable[[str], None], up_args: Sequence[str] = ()
+) -> None:
+    """Shows the step, writes the stack file unless it is refused, then ``pulumi up`` (with
+    ``up_args``) with ``apply`` (whose CLI must be there before anything is written)."""
     if apply:
         deployed.pulumi_cli_or_refuse()
     changes, refusals = show(step)
@@ -64,4 +66,4 @@ def run_step(step: Step, apply: bool, out: Callable[[str], None]) -> None:
         applies = "" if apply else f"; `pulumi up --stack {step.stack}` applies it"
         out(f"{step.file.path} records it already: nothing to write{applies}")
     if apply:
-        deployed.pulumi_up(step.stack, step.summary)
+        deployed.pulumi_up(step.stack, step.summary, up_args)

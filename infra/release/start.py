@@ -47,6 +47,12 @@ def plan_start(
             f"is kept for a rollback. Run `finish` (keep {live}) or `rollback` (back to "
             f"{record.previous.color}) first, then start the next release"
         )
+    if record.weight and record.candidate is not None:
+        raise ReleaseError(
+            f"{app_name}'s candidate {record.candidate.color} takes {record.weight} % of the "
+            f"requests: a start would change what they reach. `abort` first (back to 0 %), "
+            "then start the next release"
+        )
     for item in sets:
         _check_set(item)
     if image is not None:

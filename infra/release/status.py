@@ -16,7 +16,12 @@ when it does not stay compatible)::
                "previous": {"color": ..., "image": ..., "config": ...} | null,
                "idle": {"color": "green", "image": "src-...", "replicas": 1},
                "served": "blue" | null,
-               "allow_live_change": false}]}
+               "allow_live_change": false,
+               "canary": {"weight": 25,       # the candidate's share now, in percent
+                          "plan": [5, 25, 50, 100],
+                          "position": 2,      # steps of the plan reached (0: none yet)
+                          "next": "shift" | "promote" | null,
+                          "next_weight": 50 | null} | null}]}
 
 ``live.pinned`` is false before the first release (nothing protects the live color yet; its
 ``config`` is then what it runs now). ``served`` is the color the cluster serves, from the outputs
@@ -24,7 +29,12 @@ given with ``--outputs FILE`` (status runs no Pulumi CLI); null without them or 
 not deployed: then what the cluster serves is unknown, and ``live`` is only what the stack file
 records. A promote the stack file records but the cluster does not serve (its ``pulumi up`` did
 not finish) has ``next`` ``promote``. ``allow_live_change`` is true while
-``release.allowLiveChange`` lifts the live color's protection. Apps are in the stack file's order.
+``release.allowLiveChange`` lifts the live color's protection. ``canary`` is null for a
+blue/green app; for a canary app it gives the candidate's share and where it stands in the plan:
+while a release is started, ``next`` is ``shift`` (to ``next_weight``) until the plan's last
+weight below 100 is reached, then ``promote``; otherwise null (the app's ``next`` says what comes).
+``canary`` was added to version 1 without changing any other field. Apps are in the stack file's
+order.
 """
 
 from __future__ import annotations
@@ -118,6 +128,23 @@ class AppStatus:
             },
             "served": self.served,
             "allow_live_change": record.allow_live_change,
+            "canary": self.canary(),
+        }
+
+    def canary(self) -> dict[str, Any] | None:
+        """Where a canary app's candidate stands in its plan; ``None`` for a blue/green app."""
+        settings = self.app.canary
+        if settings is None:
+            return None
+        weight, plan = self.app.release.weight, settings.plan
+        following = next((w for w in plan if w > weight), None)
+        started = self.stage is Stage.STARTED
+        return {
+            "weight": weight,
+            "plan": list(plan),
+            "position": sum(1 for w in plan if w <= weight),
+            "next": (None if not started else "promote" if following in (None, 100) else "shift"),
+            "next_weight": following if started else None,
         }
 
     def row(self) -> list[str]:
@@ -131,6 +158,14 @@ class AppStatus:
         if record.previous:
             idle_pods += ", previous"
         step = f"{self.stage}: next {self.stage.next}"
+        canary = self.canary()
+        if canary is not None and self.stage is Stage.STARTED:
+            step = (
+                f"{self.stage}, {canary['weight']} % (step {canary['position']} of "
+                f"{len(canary['plan'])}): next {canary['next']}"
+            )
+            if canary["next"] == "shift":
+                step += f" ({canary['next_weight']} %)"
         if self.unapplied:
             step = f"{self.stage}, not applied: next promote --apply"
         if self.stage is Stage.PROMOTED:

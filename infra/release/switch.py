@@ -58,7 +58,7 @@ def plan_promote(stack: str, app_name: str, outputs: Outputs | None = None) -> S
             f"{app_name} has no candidate to promote ({record.live.color} is live, and no release "
             "was started since the last one ended): `start` one first"
         )
-    _check_unchanged(app, candidate)
+    check_unchanged(app, candidate)
     node = file.app(app_name)
     _promote(file, app, node, record.live, candidate)
     return Step(
@@ -121,7 +121,7 @@ def _promote_again(
     )
 
 
-def _check_unchanged(app: AppSettings, candidate: ColorPin) -> None:
+def check_unchanged(app: AppSettings, candidate: ColorPin) -> None:
     """The candidate must run what ``start`` recorded: what ``pulumi up`` checked."""
     now = cutover.pin_of(app, candidate.color)
     if now.image != candidate.image:

@@ -496,7 +496,12 @@ def test_releases_go_through_the_release_tool() -> None:
     steps = workflow("pulumi-up.yml")["jobs"]["up"]["steps"]
     runs = {s.get("name", ""): (s.get("if", ""), s.get("run", "")) for s in steps}
     (step,) = [v for v in runs.values() if 'python -m infra.release "$RELEASE"' in v[1]]
-    assert step[0] == "inputs.release != ''"
+    assert step[0] == "inputs.release != '' && inputs.release != 'run'"
+    # A canary run applies its own steps, each its own `pulumi up`, instead of the one below.
+    (canary,) = [v for v in runs.values() if "infra.release run " in v[1]]
+    assert canary[0] == "inputs.release == 'run'" and "--apply" in canary[1]
+    (up,) = [s for s in steps if s.get("with", {}).get("command") == "up"]
+    assert up["if"] == "inputs.release != 'run'"
     (check,) = [v for v in runs.values() if "infra.release check" in v[1]]
     assert check[0] == "inputs.release == ''"
     (verify,) = [v for v in runs.values() if "infra.release verify" in v[1]]
@@ -504,7 +509,7 @@ def test_releases_go_through_the_release_tool() -> None:
     assert "infra.release rollback" in verify[1] and "pulumi up" in verify[1]
     assert "exit 1" in verify[1], "a rolled-back promote fails the run"
     options = workflow("cutover.yml")["on"]["workflow_dispatch"]["inputs"]["step"]["options"]
-    assert options == ["start", "promote", "rollback", "finish"]
+    assert options == ["start", "shift", "abort", "run", "promote", "rollback", "finish"]
 
 
 # --- End to end -------------------------------------------------------------------------------

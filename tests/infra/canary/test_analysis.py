@@ -280,3 +280,30 @@ def test_judge_alone_the_fewest_errors_that_count_against_live() -> None:
     at = ColorStats("green", 2000, analysis.MIN_ERRORS_VS_LIVE, 100.0)
     assert judge(below, live, LIMITS)[0] is Outcome.PASS
     assert judge(at, live, LIMITS)[0] is Outcome.FAIL
+
+
+def test_the_endpoint_client_reaches_a_stub_on_loopback(monitoring: MonitoringStub) -> None:
+    _data(monitoring, HEALTHY_LIVE, BackendData({200: 495, 500: 1}, 130.0))
+    client = analysis.endpoint_client(f"127.0.0.1:{monitoring.port}")
+    try:
+        verdict = analyse(
+            client,
+            PROJECT,
+            LB,
+            candidate=("green", GREEN),
+            live=("blue", BLUE),
+            limits=LIMITS,
+            end=END,
+        )
+    finally:
+        client.transport.close()  # type: ignore[no-untyped-call]
+    assert verdict.outcome is Outcome.PASS and verdict.candidate.requests == 496
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["monitoring.googleapis.com:443", "10.0.0.1:80", "127.0.0.1", "[::1]:x", "127.0.0.1:0"],
+)
+def test_an_endpoint_off_this_machine_is_refused(endpoint: str) -> None:
+    with pytest.raises(CanaryError, match="allowed is a loopback HOST:PORT"):
+        analysis.endpoint_client(endpoint)

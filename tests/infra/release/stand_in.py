@@ -1,14 +1,17 @@
 """A stand-in for the Pulumi CLI (``$PULUMI``) for the release tool's tests, and a way to run the
 tool itself in another process on a test's project.
 
-The stand-in answers ``pulumi up --stack S …``, ``pulumi stack output --json --stack S`` and
-``pulumi stack export --stack S`` (a state whose only resources are the failed smoke Jobs a test
-names). A
+The stand-in answers ``pulumi up --stack S …``, ``pulumi stack output --json --stack S`` (and
+``pulumi stack output NAME --show-secrets --json --stack S``, one output) and ``pulumi stack
+export --stack S`` (a state whose only resources are the failed smoke Jobs a test names). A
 good ``up`` runs the real program offline on the project's stack file and keeps its outputs as
 a real deploy returns them (registry digests, :func:`~tests.infra.release.harness.
-deployed_outputs`); ``stack output`` prints the kept outputs. Each can also fail, hang, be
-killed, and ``stack output`` can print stale, empty, foreign or garbage outputs: a test queues
-what the next calls do (:meth:`StandIn.queue`; the last one queued repeats). Every call is logged.
+deployed_outputs`); ``stack output`` prints the kept outputs. It also writes the HTTPRoutes the
+program rendered to ``stand-in-routes-S.json`` (``namespace/name`` → manifest), which the canary
+tests' Kubernetes API stub and Gateway stand-in serve (:mod:`tests.infra.release.canary_world`).
+Each can also fail, hang, be killed, and ``stack output`` can print stale, empty, foreign or
+garbage outputs: a test queues what the next calls do (:meth:`StandIn.queue`; the last one queued
+repeats). Every call is logged.
 
 The stand-in runs as ``python -m tests.infra.release.stand_in``, from the repository (the
 release tool runs the CLI there); the test's project is named by ``$STAND_IN_PROJECT``.
@@ -50,7 +53,9 @@ class StandIn:
         self.control = project / "stand-in.json"
         self.log = project / "stand-in.log"
 
-    def queue(self, command: str, *modes: str, url: str | None = None) -> None:
+    def queue(
+        self, command: str, *modes: str, url: str | None = None, kubeconfig: str | None = None
+    ) -> None:
         """What the next ``up`` or ``output`` calls do, in turn (the last repeats):
 
         * up: ``ok``, ``noop`` (succeeds, keeps the outputs as they are: the next ``state``
@@ -60,11 +65,14 @@ class StandIn:
         * export: ``state`` (no failed resource), ``failed:<app>-smoke-<color>`` (that smoke Job
           failed in the last up, as the engine records it), ``garbage``, ``fail``.
 
-        ``url``: every app's public URL in what a good ``up`` keeps (a loopback test server)."""
+        ``url``: every app's public URL in what a good ``up`` keeps (a loopback test server);
+        ``kubeconfig``: the ``kubeconfig`` output it keeps (a Kubernetes API stub's)."""
         data = _load(self.control)
         data[command] = list(modes)
         if url is not None:
             data["url"] = url
+        if kubeconfig is not None:
+            data["kubeconfig"] = kubeconfig
         self.control.write_text(json.dumps(data))
 
     def outputs(self, stack: str) -> dict[str, Any]:
@@ -76,7 +84,8 @@ class StandIn:
         (self.project / f"stand-in-state-{stack}.json").write_text(json.dumps(outputs))
 
     def calls(self) -> list[str]:
-        """Every call so far: ``up imageview``, ``output imageview``."""
+        """Every call so far: ``up imageview``, ``output imageview``; an ``up`` with
+        ``--policy-pack DIR`` is ``up imageview policy=DIR``."""
         return self.log.read_text().splitlines() if self.log.exists() else []
 
 
@@ -149,11 +158,21 @@ def _up(project: Path, stack: str, mode: str) -> int:
     from infra.release import rendering
     from tests.infra.release.harness import deployed_outputs
 
-    outputs = deployed_outputs(rendering.render(stack))
-    url = _load(project / "stand-in.json").get("url")
+    render = rendering.render(stack)
+    outputs = deployed_outputs(render)
+    control = _load(project / "stand-in.json")
+    url = control.get("url")
     if url is not None:
         for entry in outputs.get("apps", {}).values():
             entry["url"] = url
+    if control.get("kubeconfig") is not None:
+        outputs["kubeconfig"] = control["kubeconfig"]
+    routes = {
+        f"{m['metadata'].get('namespace', 'default')}/{m['metadata']['name']}": m
+        for m in render.manifests()
+        if m["kind"] == "HTTPRoute"
+    }
+    (project / f"stand-in-routes-{stack}.json").write_text(json.dumps(routes))
     state = project / f"stand-in-state-{stack}.json"
     if state.exists():
         state.replace(project / f"stand-in-stale-{stack}.json")
@@ -162,7 +181,7 @@ def _up(project: Path, stack: str, mode: str) -> int:
     return 0
 
 
-def _output(project: Path, stack: str, mode: str) -> int:
+def _output(project: Path, stack: str, mode: str, name: str | None = None) -> int:
     if mode == "fail":
         print("error: getting outputs: 403 Forbidden", file=sys.stderr)
         return 1
@@ -176,8 +195,19 @@ def _output(project: Path, stack: str, mode: str) -> int:
     if mode == "foreign":
         print(json.dumps(FOREIGN))
         return 0
-    name = "stale" if mode == "stale" else "state"
-    print(json.dumps(_load(project / f"stand-in-{name}-{stack}.json")))
+    kept = _load(project / f"stand-in-{'stale' if mode == 'stale' else 'state'}-{stack}.json")
+    return _print_output(kept, name)
+
+
+def _print_output(kept: dict[str, Any], name: str | None) -> int:
+    """All the outputs, or the one named (as ``pulumi stack output NAME --json`` prints it)."""
+    if name is None:
+        print(json.dumps(kept))
+        return 0
+    if name not in kept:
+        print(f"error: current stack does not have output property '{name}'", file=sys.stderr)
+        return 255
+    print(json.dumps(kept[name]))
     return 0
 
 
@@ -220,12 +250,16 @@ def main(argv: list[str]) -> int:
     if not command:
         print(f"error: the stand-in does not do `pulumi {' '.join(argv)}`", file=sys.stderr)
         return 2
+    policy = f" policy={_option(argv, '--policy-pack')}" if "--policy-pack" in argv else ""
     with (project / "stand-in.log").open("a") as log:
-        log.write(f"{command} {stack}\n")
+        log.write(f"{command} {stack}{policy}\n")
     mode = _next(project, command)
     if command == "export":
         return _export(stack, mode)
-    return _up(project, stack, mode) if command == "up" else _output(project, stack, mode)
+    if command == "up":
+        return _up(project, stack, mode)
+    name = argv[2] if len(argv) > 2 and not argv[2].startswith("-") else None
+    return _output(project, stack, mode, name)
 
 
 if __name__ == "__main__":

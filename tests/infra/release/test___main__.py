@@ -8,6 +8,7 @@ import argparse
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,18 @@ from infra.release import deployed
 from infra.release.__main__ import build_parser, main
 from tests.infra.release.harness import app_node, up
 
-COMMANDS = {"status", "start", "promote", "rollback", "finish", "verify", "check"}
+COMMANDS = {
+    "status",
+    "start",
+    "shift",
+    "abort",
+    "run",
+    "promote",
+    "rollback",
+    "finish",
+    "verify",
+    "check",
+}
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -110,7 +122,7 @@ def test_a_release_through_the_command_line(
 ) -> None:
     applied: list[str] = []
 
-    def fake_up(stack: str, message: str) -> None:
+    def fake_up(stack: str, message: str, extra: Sequence[str] = ()) -> None:
         applied.append(message.split(":", maxsplit=1)[0])
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -73,6 +74,43 @@ def test_a_pulumi_cli_that_hangs_is_stopped(
     with pytest.raises(ReleaseError) as caught:
         deployed.read_outputs("imageview", None)
     assert str(caught.value).startswith("pulumi stack output did not finish within 0.1 s")
+
+
+KUBECONFIG = "apiVersion: v1\nkind: Config\n"
+
+
+def test_a_secret_output_is_read_with_show_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pulumi stack output kubeconfig` prints `[secret]` without --show-secrets; the tool asks
+    for the one output, shown, as JSON (a string with newlines comes back whole)."""
+    argv, printed = tmp_path / "argv", tmp_path / "printed.json"
+    printed.write_text(json.dumps(KUBECONFIG) + "\n")
+    monkeypatch.setenv("PULUMI", str(_cli(tmp_path, f'echo "$@" > {argv}; cat {printed}')))
+    assert deployed.read_secret_output("dev", "kubeconfig") == KUBECONFIG
+    assert argv.read_text().split() == [
+        "stack",
+        "output",
+        "kubeconfig",
+        "--show-secrets",
+        "--json",
+        "--stack",
+        "dev",
+    ]
+    for script, words in (
+        (
+            "echo \"error: current stack does not have output property 'kubeconfig'\" >&2\n"
+            "exit 255",
+            "pulumi stack output kubeconfig failed: error: current stack does not have",
+        ),
+        ("echo '[secret]'", "printed no text"),
+        ("echo '{}'", "printed no text"),
+        ("echo '\"\"'", "printed no text"),
+    ):
+        monkeypatch.setenv("PULUMI", str(_cli(tmp_path, script)))
+        with pytest.raises(ReleaseError, match=re.escape(words)) as caught:
+            deployed.read_secret_output("dev", "kubeconfig")
+        assert "\n" not in str(caught.value)
 
 
 def test_pulumi_up_that_fails_says_what_was_written(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,7 @@ def test_a_step_writes_then_applies(project: Path, monkeypatch: pytest.MonkeyPat
     applied: list[tuple[str, str, str]] = []
     path = project / "stacks/Pulumi.imageview.yaml"
 
-    def fake_up(stack: str, message: str) -> None:
+    def fake_up(stack: str, message: str, extra: Sequence[str] = ()) -> None:
         applied.append((stack, message, path.read_text()))
 
     monkeypatch.setattr(deployed, "pulumi_up", fake_up)

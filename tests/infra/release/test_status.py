@@ -26,6 +26,7 @@ KEYS = {
     "idle",
     "served",
     "allow_live_change",
+    "canary",
 }
 
 
@@ -52,6 +53,14 @@ def test_the_json_shape_is_the_documented_one(project: Path) -> None:
         None,
         None,
     )
+    assert kubia["canary"] == {
+        "weight": 0,
+        "plan": [5, 25, 50, 100],
+        "position": 0,
+        "next": None,
+        "next_weight": None,
+    }
+    assert document["apps"][0]["canary"] is None, "py-web-server is blue/green"
     assert set(kubia["live"]) == {"color", "image", "config", "pinned"}
     assert kubia["live"]["pinned"] is False and len(kubia["live"]["config"]) == 64
     assert (
