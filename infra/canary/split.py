@@ -84,6 +84,16 @@ class SplitCheck:
             problems.append(f"weight {self.weight}: allowed is a whole number 0-100")
         if not 0 < self.tolerance <= 0.5:
             problems.append(f"tolerance {self.tolerance!r}: allowed is more than 0, at most 0.5")
+        elif isinstance(self.weight, int) and 0 < self.weight < 100:
+            # A band that reaches 0 % or 100 % passes a split that never moved: at weight 5
+            # with ±5 points, 0 answers of 96 from the candidate has a Wilson interval inside it.
+            room = min(self.weight, 100 - self.weight)
+            if self.tolerance * 100 >= room:
+                problems.append(
+                    f"tolerance ±{self.tolerance * 100:g} points at weight {self.weight}: the "
+                    f"band would take in {'0' if room == self.weight else '100'} %, a split that "
+                    f"never moved; allowed is less than {room} points"
+                )
         if not stats.MIN_CONFIDENCE <= self.confidence <= stats.MAX_CONFIDENCE:
             problems.append(
                 f"confidence {self.confidence!r}: allowed is {stats.MIN_CONFIDENCE} to "

@@ -23,16 +23,25 @@ def _pair(color_server: StartColor, gateway: StartGateway, blue: int, green: int
     return gateway({"blue": b.url, "green": g.url}, {"blue": blue, "green": green})
 
 
-@pytest.mark.parametrize(("weight", "blue"), [(25, 75), (50, 50), (5, 95)])
+@pytest.mark.parametrize(
+    ("weight", "blue", "tolerance"), [(25, 75, 0.05), (50, 50, 0.05), (5, 95, 0.025)]
+)
 def test_a_split_as_weighted_passes(
-    color_server: StartColor, gateway: StartGateway, weight: int, blue: int
+    color_server: StartColor, gateway: StartGateway, weight: int, blue: int, tolerance: float
 ) -> None:
     gw = _pair(color_server, gateway, blue, 100 - blue)
-    check = SplitCheck(gw.url + "/", candidate="green", live="blue", weight=weight, deadline_s=30)
+    check = SplitCheck(
+        gw.url + "/",
+        candidate="green",
+        live="blue",
+        weight=weight,
+        tolerance=tolerance,
+        deadline_s=30,
+    )
     result = check_split(check)
     assert result.rounds == 1
     low, high = result.interval
-    assert weight / 100 - 0.05 <= low <= high <= weight / 100 + 0.05
+    assert weight / 100 - tolerance <= low <= high <= weight / 100 + tolerance
     assert result.requests == gw.requests == result.round.requests
     assert result.line().startswith(f"weight {weight} % in effect: green ")
 
@@ -105,7 +114,7 @@ def test_a_gateway_that_does_not_answer_stops_the_check() -> None:
     url = f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
-    check = SplitCheck(url, candidate="green", live="blue", weight=5)
+    check = SplitCheck(url, candidate="green", live="blue", weight=50)
     with pytest.raises(SplitNotInEffect, match=r"no answer 20x ConnectionRefusedError"):
         check_split(check)
 
@@ -124,7 +133,7 @@ def test_redirects_are_not_followed() -> None:
     server, _ = _serve(Redirect)
     try:
         check = SplitCheck(
-            f"http://127.0.0.1:{server.server_port}/", candidate="green", live="blue", weight=5
+            f"http://127.0.0.1:{server.server_port}/", candidate="green", live="blue", weight=50
         )
         with pytest.raises(SplitNotInEffect, match="20 without X-Color"):
             check_split(check)
@@ -145,15 +154,15 @@ def _fake(colors: Sequence[str | None]) -> Callable[[str, float], Answer]:
 
 
 def test_a_round_that_stays_undecided_is_dropped() -> None:
-    # One answer in ten is the candidate's: 10 %, right on the edge of 5 ± 5, never decided.
+    # One answer in four is the candidate's: 25 %, right on the edge of 20 ± 5, never decided.
     ticks = itertools.count()
     seen: list[str] = []
-    check = SplitCheck("http://gw/", candidate="green", live="blue", weight=5, deadline_s=5000)
+    check = SplitCheck("http://gw/", candidate="green", live="blue", weight=20, deadline_s=5000)
     with pytest.raises(SplitNotInEffect, match="deadline of 5000 s passed"):
         check_split(
             check,
             out=seen.append,
-            get=_fake(["green"] + ["blue"] * 9),
+            get=_fake(["green"] + ["blue"] * 3),
             clock=lambda: next(ticks) * 0.5,
         )
     cap = 4 * check.answers_needed()
@@ -161,9 +170,9 @@ def test_a_round_that_stays_undecided_is_dropped() -> None:
 
 
 def test_the_request_bound_holds_whatever_the_deadline() -> None:
-    check = SplitCheck("http://gw/", candidate="green", live="blue", weight=5, deadline_s=1e9)
+    check = SplitCheck("http://gw/", candidate="green", live="blue", weight=20, deadline_s=1e9)
     with pytest.raises(SplitNotInEffect, match=f"{split.MAX_REQUESTS} requests made"):
-        check_split(check, get=_fake(["green"] + ["blue"] * 9), clock=lambda: 0.0)
+        check_split(check, get=_fake(["green"] + ["blue"] * 3), clock=lambda: 0.0)
 
 
 def test_colors_are_read_trimmed_from_the_header() -> None:
@@ -217,3 +226,19 @@ def test_real_apps_through_the_stand_in(
     gw.set_weights({"blue": 100, "green": 0})
     back = SplitCheck(gw.url + "/", candidate="green", live="blue", weight=0)
     assert check_split(back).observed == 0
+
+
+@pytest.mark.parametrize(("weight", "tolerance", "reaches"), [(5, 0.05, "0"), (97, 0.03, "100")])
+def test_a_band_that_takes_in_an_unmoved_split_is_refused(
+    weight: int, tolerance: float, reaches: str
+) -> None:
+    """At weight 5 with ±5 points, 0 candidate answers of 96 has a Wilson interval (0-6.5 %)
+    inside the band: the check would pass a route that never moved."""
+    with pytest.raises(CanaryError, match=f"the band would take in {reaches} %"):
+        SplitCheck("http://gw/", candidate="green", live="blue", weight=weight, tolerance=tolerance)
+    passed = check_split(
+        SplitCheck("http://gw/", candidate="green", live="blue", weight=5, tolerance=0.049),
+        get=_fake(["green"] + ["blue"] * 19),
+        clock=lambda: 0.0,
+    )
+    assert passed.round.colors["green"] > 0
