@@ -7,7 +7,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def test_promote_apply_checks_the_live_url_and_rolls_back(
     url = http_stub(lambda _path, _n: (status, "ok"))
     applied: list[str] = []
 
-    def fake_up(stack: str, message: str) -> None:
+    def fake_up(stack: str, message: str, extra: Sequence[str] = ()) -> None:
         applied.append(message)
         up(project, stack)
 
