@@ -22,7 +22,14 @@ from infra.release.errors import CheckFailed, ReleaseError
 from infra.release.finish import plan_finish
 from infra.release.rendering import settings_of
 from infra.release.run import run_step
-from infra.release.shift import check_smoke_passed, check_weight, plan_abort, plan_shift
+from infra.release.shift import (
+    HIGHEST,
+    LOWEST,
+    check_smoke_passed,
+    check_weight,
+    plan_abort,
+    plan_shift,
+)
 from infra.release.start import plan_start
 from infra.release.switch import plan_promote, plan_rollback
 from infra.release.verify import MAX_REQUESTS, Verification, promote_and_verify, verify
@@ -351,7 +358,12 @@ def _add_promote(sub: Subparsers) -> None:
 
 def _weight(text: str) -> int:
     """``--weight``: 1-99, and one line saying what 0 and 100 are instead."""
-    weight = whole(0, 100)(text)
+    try:
+        weight = whole(0, 100)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number from {LOWEST} to {HIGHEST}"
+        ) from None
     try:
         check_weight(weight)
     except ReleaseError as err:

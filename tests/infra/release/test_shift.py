@@ -119,8 +119,9 @@ def test_bad_inputs_are_one_line_and_write_nothing(
     base = ["shift", "--stack", "dev", "--app", "kubia", "--weight"]
     assert "the candidate back to no share is `abort`; --weight takes 1-99" in refused([*base, "0"])
     assert "is `promote`" in refused([*base, "100"])
-    assert "not a whole number from 0 to 100" in refused([*base, "5.5"])
-    assert "not a whole number from 0 to 100" in refused([*base, "-3"])
+    assert "not a whole number from 1 to 99" in refused([*base, "5.5"])
+    assert "not a whole number from 1 to 99" in refused([*base, "-3"])
+    assert "not a whole number from 1 to 99" in refused([*base, "250"])
 
     def error(argv: list[str]) -> str:
         assert main(argv) == 2
