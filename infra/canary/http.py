@@ -1,8 +1,8 @@
-"""One HTTP GET through the Gateway, the way the release tool's live check makes them
-(:func:`infra.release.verify.get`, which this layer cannot import): no redirect followed, and a
-timeout that bounds all of it — connecting, the headers and the body, however slowly they trickle
-in. Unlike that check, the answer keeps its headers (the split check counts ``X-Color``), and a
-``Host`` header can be given (an HTTPRoute with ``hostnames`` matches on it)."""
+"""One HTTP GET with no redirect followed and a timeout that bounds all of it — connecting, the
+headers and the body, however slowly they trickle in. The one HTTP client of the release checks:
+the split check through the Gateway (which counts ``X-Color``, so the answer keeps its headers,
+and may send a ``Host`` header for an HTTPRoute with ``hostnames``) and the live check after a
+promote (:func:`infra.release.verify.get`)."""
 
 from __future__ import annotations
 

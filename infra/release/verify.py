@@ -10,17 +10,14 @@ slowly they trickle in.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import socket
-import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra import naming
+from infra.canary import http as canary_http
 from infra.release import deployed, run
 from infra.release.deployed import Outputs
 from infra.release.errors import CheckFailed, ReleaseError
@@ -30,8 +27,6 @@ from infra.settings import AppSettings
 
 #: The most requests one check may make.
 MAX_REQUESTS = 1000
-#: The most of a page one request reads.
-MAX_BODY = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -62,51 +57,13 @@ def live_url(outputs: Outputs, app: str) -> str:
 
 def get(url: str, timeout_s: float) -> Answer:
     """One GET of ``url``, redirects not followed, done within ``timeout_s`` or
-    :class:`TimeoutError`. Other failures raise :class:`OSError`, :class:`ValueError` or
+    :class:`TimeoutError` (:func:`infra.canary.http.get`, the one HTTP client of the release
+    checks). Other failures raise :class:`OSError`, :class:`ValueError` or
     :class:`http.client.HTTPException`."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(parts.hostname, parts.port, timeout=timeout_s)
-    deadline = time.monotonic() + timeout_s
-    cut = threading.Event()
-
-    def stop() -> None:  # the deadline passed: whatever the request waits for ends now
-        cut.set()
-        if connection.sock is not None:
-            with contextlib.suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(timeout_s, stop)
-    timer.daemon = True
-    timer.start()
-    try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("GET", target, headers={"Connection": "close"})
-        response = connection.getresponse()
-        body = bytearray()
-        while len(body) < MAX_BODY and not cut.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            if connection.sock is not None:
-                connection.sock.settimeout(remaining)
-            chunk = response.read1(min(1 << 16, MAX_BODY - len(body)))
-            if not chunk:
-                break
-            body += chunk
-        if cut.is_set() or time.monotonic() >= deadline:
-            raise TimeoutError(f"no whole answer within {timeout_s:g} s")
-        text = body.decode("utf-8", "replace")
-        return Answer(response.status, response.getheader("Location"), text)
-    except (OSError, http.client.HTTPException):
-        if cut.is_set():
-            raise TimeoutError(f"no whole answer within {timeout_s:g} s") from None
-        raise
-    finally:
-        timer.cancel()
-        connection.close()
+    answer = canary_http.get(url, timeout_s)
+    return Answer(
+        answer.status, answer.headers.get("location"), answer.body.decode("utf-8", "replace")
+    )
 
 
 def verify_live(url: str, app: AppSettings, v: Verification) -> str | None:
